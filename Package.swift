@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "bulkhead",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bulkhead", targets: ["bulkhead"]),
+        .library(name: "BulkheadEngine", targets: ["BulkheadEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Byte-level JSON scanner, reusable tape, field paths. No dependencies, no I/O.
+        .target(name: "BulkheadEvent"),
+        // Sigma YAML -> rule AST with source locations and diagnostics.
+        .target(name: "BulkheadRules", dependencies: ["BulkheadEvent", .product(name: "Yams", package: "Yams")]),
+        // Telemetry formats: framing, sniffing, decoding, field mappings, entities.
+        .target(name: "BulkheadSources", dependencies: ["BulkheadEvent", "CZlib"],
+                resources: [.copy("Mappings")]),
+        // Compiler (rules -> evaluation plan), router, evaluator, alerts. No I/O.
+        .target(name: "BulkheadEngine", dependencies: ["BulkheadEvent", "BulkheadRules", "BulkheadSources"]),
+        // Alert renderers: terminal, JSON lines, OCSF.
+        .target(name: "BulkheadSinks", dependencies: ["BulkheadEngine"]),
+        .executableTarget(name: "bulkhead", dependencies: [
+            "BulkheadEngine", "BulkheadSinks", "BulkheadSources",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "BulkheadEventTests", dependencies: ["BulkheadEvent"]),
+        .testTarget(name: "BulkheadSourcesTests", dependencies: ["BulkheadSources", "BulkheadEvent"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,125 @@
+import BulkheadEvent
+import BulkheadSources
+
+/// Where a record came from: file and line, or stream and offset.
+public struct Origin: Sendable, Hashable, CustomStringConvertible {
+    public var name: String
+    public var line: Int
+    public init(name: String, line: Int) {
+        self.name = name
+        self.line = line
+    }
+    public var description: String { "\(name):\(line)" }
+}
+
+/// The entity a record belongs to: who and what, in cluster and cloud terms.
+public struct Entity: Sendable, Hashable {
+    public static let fieldNames = [
+        "cluster", "namespace", "pod", "container_id", "container_name", "image", "node", "workload",
+        "service_account", "user", "source_ip", "cloud_provider", "cloud_account", "cloud_region", "cloud_instance",
+    ]
+    public var values: [String: String] = [:]
+    public init(values: [String: String] = [:]) { self.values = values }
+    public subscript(_ name: String) -> String? {
+        get { values[name] }
+        set { values[name] = newValue }
+    }
+    public var isEmpty: Bool { values.isEmpty }
+
+    /// A short label: the most specific thing the entity names.
+    public var label: String {
+        if let ns = values["namespace"], let pod = values["pod"] { return "\(ns)/\(pod)" }
+        if let ns = values["namespace"], let w = values["workload"] { return "\(ns)/\(w)" }
+        if let c = values["container_name"] ?? values["container_id"] { return "container \(c)" }
+        if let acct = values["cloud_account"] { return "\(values["cloud_provider"] ?? "cloud") \(acct)" + (values["cloud_region"].map { " \($0)" } ?? "") }
+        if let node = values["node"] { return "node \(node)" }
+        if let ns = values["namespace"] { return "namespace \(ns)" }
+        return values["user"] ?? values["source_ip"] ?? "-"
+    }
+}
+
+public struct Alert: Sendable {
+    public var rule: RuleInfo
+    /// Event time in ns since the epoch, when the record has one.
+    public var time: Int64?
+    public var origin: Origin
+    public var source: String
+    public var entity: Entity
+    /// The matching record as JSON text.
+    public var event: String
+    public var responseSteps: [String] = []
+}
+
+/// Extracts entity fields and event time from a record, following the source's mapping.
+public struct EntityExtractor: Sendable {
+    struct Rule: Sendable {
+        var path: FieldPath
+        /// `path if other=value` or `path if other^=prefix`.
+        var condition: (FieldPath, String, prefix: Bool)?
+    }
+    let rules: [(name: String, candidates: [Rule])]
+    let timePaths: [FieldPath]
+    let provider: String?
+
+    public init(mapping: SourceMapping) {
+        var rules: [(String, [Rule])] = []
+        for name in Entity.fieldNames {
+            guard let specs = mapping.fields["entity.\(name)"] else {
+                rules.append((name, [Rule(path: FieldPath("entity.\(name)"), condition: nil)]))
+                continue
+            }
+            rules.append((name, specs.map(Self.parse)))
+        }
+        self.rules = rules
+        self.timePaths = mapping.time.map(FieldPath.init)
+        switch mapping.id {
+        case "cloudtrail", "vpc_flow", "route53_resolver": provider = "aws"
+        case "azure_activity": provider = "azure"
+        case "gcp_audit": provider = "gcp"
+        default: provider = nil
+        }
+    }
+
+    static func parse(_ spec: String) -> Rule {
+        let parts = spec.components(separatedBy: " if ")
+        guard parts.count == 2 else { return Rule(path: FieldPath(spec), condition: nil) }
+        let cond = parts[1]
+        if let r = cond.range(of: "^=") {
+            return Rule(path: FieldPath(parts[0]), condition: (FieldPath(String(cond[..<r.lowerBound])), String(cond[r.upperBound...]), true))
+        }
+        let kv = cond.split(separator: "=", maxSplits: 1).map(String.init)
+        return Rule(path: FieldPath(parts[0]), condition: (FieldPath(kv[0]), kv.count > 1 ? kv[1] : "", false))
+    }
+
+    public func entity(of e: EventView) -> Entity {
+        var out = Entity()
+        for (name, candidates) in rules {
+            for c in candidates {
+                if let (p, v, prefix) = c.condition {
+                    guard let actual = e.firstString(p), prefix ? actual.hasPrefix(v) : actual == v else { continue }
+                }
+                if let s = e.firstString(c.path), !s.isEmpty {
+                    out[name] = name == "service_account" ? Self.serviceAccount(s) : s
+                    break
+                }
+            }
+        }
+        if let provider, out["cloud_provider"] == nil { out["cloud_provider"] = provider }
+        return out
+    }
+
+    static func serviceAccount(_ user: String) -> String {
+        // system:serviceaccount:<ns>:<name> → <ns>/<name>
+        let parts = user.split(separator: ":")
+        return parts.count == 4 ? "\(parts[2])/\(parts[3])" : user
+    }
+
+    public func time(of e: EventView) -> Int64? {
+        for p in timePaths {
+            guard let n = e.first(p) else { continue }
+            let kind = e.kind(n)
+            if let t = e.withText(n, { Timestamps.epochNanos($0, isNumber: kind == .number) }) { return t }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,75 @@
+import BulkheadEvent
+import BulkheadRules
+
+/// The evaluation plan of one rule: everything a rule needs at match time, resolved once.
+public struct RulePlan: Sendable {
+    public var searches: [SearchPlan]
+    public var condition: ConditionPlan
+}
+
+public enum SearchPlan: Sendable {
+    /// OR over maps; each map is AND over its field tests.
+    case maps([[FieldTest]])
+    /// Keywords matched against every scalar in the record.
+    case keywords([ValueTest], all: Bool)
+}
+
+public indirect enum ConditionPlan: Sendable {
+    case search(Int)
+    case not(ConditionPlan)
+    case and([ConditionPlan])
+    case or([ConditionPlan])
+    /// At least `count` of the searches match (`all of` sets count to the number of searches).
+    case atLeast(Int, [Int])
+    case constant(Bool)
+}
+
+public struct FieldTest: Sendable {
+    /// Where the field may be: the native path, or several when a mapping gives alternatives.
+    public var paths: [FieldPath]
+    public var tests: [ValueTest]
+    /// `|all`: every test must match some value; otherwise any test.
+    public var all: Bool
+    /// `|exists`: presence test instead of value tests.
+    public var exists: Bool?
+    public var line: Int
+}
+
+public enum CompareOp: String, Sendable {
+    case lt, lte, gt, gte, neq, eq
+
+    func holds(_ a: Double, _ b: Double) -> Bool {
+        switch self {
+        case .lt: return a < b
+        case .lte: return a <= b
+        case .gt: return a > b
+        case .gte: return a >= b
+        case .neq: return a != b
+        case .eq: return a == b
+        }
+    }
+}
+
+public enum TimePart: String, Sendable {
+    case minute, hour, day, week, month, year
+}
+
+public enum FieldRefMode: Sendable { case equal, prefix, suffix, contains }
+
+public indirect enum ValueTest: Sendable {
+    /// String comparison with Sigma wildcards (also how numbers and booleans written as
+    /// strings compare).
+    case glob(GlobPattern)
+    /// Not equal to the pattern; the field must be present.
+    case notGlob(GlobPattern)
+    case regex(SigmaRegex)
+    case cidr(CIDR)
+    case compare(CompareOp, Double)
+    /// A number in the rule: equal numerically when the event holds a number, textually otherwise.
+    case number(Double, GlobPattern)
+    case bool(Bool)
+    /// Field is null or absent.
+    case null
+    case fieldref([FieldPath], FieldRefMode, caseSensitive: Bool, negated: Bool)
+    case timePart(TimePart, CompareOp, Double)
+}

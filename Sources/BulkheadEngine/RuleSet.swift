@@ -1,0 +1,130 @@
+import BulkheadEvent
+import BulkheadRules
+import BulkheadSources
+
+/// What an alert says about the rule that raised it.
+public struct RuleInfo: Sendable {
+    public var id: String
+    public var title: String
+    public var level: Level
+    public var status: String?
+    public var description: String?
+    public var tags: [String]
+    public var techniques: [String]
+    public var tactics: [String]
+    public var falsepositives: [String]
+    public var references: [String]
+    public var seeds: [String]
+    public var logsource: LogSource
+    public var file: String
+    public var line: Int
+}
+
+public enum Level: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    case informational = 0, low, medium, high, critical
+
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "informational", "info": self = .informational
+        case "low": self = .low
+        case "medium": self = .medium
+        case "high": self = .high
+        case "critical": self = .critical
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .informational: return "informational"
+        case .low: return "low"
+        case .medium: return "medium"
+        case .high: return "high"
+        case .critical: return "critical"
+        }
+    }
+
+    public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Rules compiled for every source kind they apply to, indexed by (format, kind) so a record
+/// is only tested against the rules written for its logsource.
+public struct RuleSet: Sendable {
+    public struct Entry: Sendable {
+        public var rule: Int
+        public var plan: RulePlan
+        public var filters: [RulePlan]
+    }
+
+    public private(set) var rules: [RuleInfo] = []
+    public private(set) var correlations: [CorrelationRule] = []
+    public private(set) var diagnostics: [Diagnostic] = []
+    /// routes[format][kind] → rules to test.
+    public private(set) var routes: [[[Entry]]] = []
+    public let mappings: [SourceMapping]
+    /// Rules whose logsource no known source produces (kept, reported, never evaluated).
+    public private(set) var unrouted: [Int] = []
+
+    public init(documents: [SigmaDocument], mappings: [SourceMapping] = Formats.mappings, options: RuleCompiler.Options = .init()) {
+        self.mappings = mappings
+        routes = mappings.map { m in Array(repeating: [], count: m.kinds.count) }
+        let filterDocs = documents.compactMap { if case .filter(let f) = $0 { return f } else { return nil } }
+        var seenIDs: [String: SourceLocation] = [:]
+        for doc in documents {
+            switch doc {
+            case .filter: continue
+            case .correlation(let c): correlations.append(c)
+            case .rule(let rule):
+                if let id = rule.id {
+                    if let first = seenIDs[id] {
+                        diagnostics.append(Diagnostic(.duplicateID, "rule id \(id) already used at \(first)", at: rule.location,
+                                                      severity: .warning, ruleID: id, ruleTitle: rule.title))
+                    } else {
+                        seenIDs[id] = rule.location
+                    }
+                }
+                add(rule, filters: filterDocs, options: options)
+            }
+        }
+    }
+
+    private mutating func add(_ rule: SigmaRule, filters: [FilterRule], options: RuleCompiler.Options) {
+        let info = RuleInfo(
+            id: rule.id ?? rule.title, title: rule.title, level: rule.level.flatMap(Level.init(name:)) ?? .medium,
+            status: rule.status, description: rule.description, tags: rule.tags, techniques: rule.techniques,
+            tactics: rule.tactics, falsepositives: rule.falsepositives, references: rule.references, seeds: rule.seeds,
+            logsource: rule.logsource, file: rule.location.file, line: rule.location.line)
+        // Compile once with native paths to surface errors even when no source routes the rule.
+        do {
+            _ = try RuleCompiler(options: options).compile(rule)
+        } catch {
+            diagnostics.append(error.diagnostic)
+            return
+        }
+        let index = rules.count
+        rules.append(info)
+        let applicableFilters = filters.filter { f in
+            f.rules.contains { $0 == rule.id || $0 == rule.name || $0 == rule.title }
+        }
+        var routed = false
+        for (fi, mapping) in mappings.enumerated() {
+            for (ki, kind) in mapping.kinds.enumerated() where rule.logsource.applies(to: kind.logsource) {
+                let compiler = RuleCompiler(options: options, resolve: { mapping.paths(for: $0) })
+                guard let plan = try? compiler.compile(rule) else { continue }
+                var filterPlans: [RulePlan] = []
+                for f in applicableFilters where f.logsource.applies(to: kind.logsource) {
+                    do {
+                        filterPlans.append(try compiler.compile(searches: f.searches, condition: f.condition))
+                    } catch {
+                        diagnostics.append(Diagnostic(error.code, "filter `\(f.title)`: \(error.message)", at: f.location, ruleID: f.id))
+                    }
+                }
+                routes[fi][ki].append(Entry(rule: index, plan: plan, filters: filterPlans))
+                routed = true
+            }
+        }
+        if !routed { unrouted.append(index) }
+    }
+
+    public var ruleCount: Int { rules.count }
+}

@@ -1,0 +1,307 @@
+/// A lazy, zero-copy view of one parsed JSON record: the input bytes plus their tape.
+///
+/// Valid only while the bytes and the tape it was made from are alive (inside the
+/// `withUnsafeBytes` scope of the reader). Values are read on demand.
+public struct EventView {
+    public let base: UnsafePointer<UInt8>
+    public let count: Int
+    public let nodes: UnsafeBufferPointer<JSONTape.Node>
+    /// Reused buffer for decoding escaped strings.
+    public let scratch: ScratchBuffer
+
+    public init(base: UnsafePointer<UInt8>, count: Int, nodes: UnsafeBufferPointer<JSONTape.Node>, scratch: ScratchBuffer) {
+        self.base = base
+        self.count = count
+        self.nodes = nodes
+        self.scratch = scratch
+    }
+
+    /// Runs `body` with a view of `bytes` parsed into `tape`.
+    public static func with<R>(
+        bytes: UnsafeRawBufferPointer, tape: inout JSONTape, scratch: ScratchBuffer,
+        _ body: (EventView) throws -> R
+    ) throws -> R {
+        try tape.parse(bytes)
+        return try tape.nodes.withUnsafeBufferPointer { nodes in
+            let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            return try body(EventView(base: base, count: bytes.count, nodes: nodes, scratch: scratch))
+        }
+    }
+
+    public var root: Int { 0 }
+
+    @inline(__always) public func kind(_ node: Int) -> JSONTape.Kind { nodes[node].kind }
+
+    /// Raw bytes of a node (string content without quotes, still escaped if `escaped`).
+    @inline(__always) public func rawBytes(_ node: Int) -> UnsafeBufferPointer<UInt8> {
+        let n = nodes[node]
+        return UnsafeBufferPointer(start: base + Int(n.start), count: Int(n.end) - Int(n.start))
+    }
+
+    /// The value's text as Sigma compares it: string content unescaped, numbers and
+    /// booleans as written, `null` as `null`. The buffer is valid only inside `body`.
+    @inline(__always)
+    public func withText<R>(_ node: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let n = nodes[node]
+        if n.kind == .string && n.escaped {
+            return scratch.withUnescaped(rawBytes(node), body)
+        }
+        if n.kind == .object || n.kind == .array {
+            return body(UnsafeBufferPointer(start: base + Int(n.start), count: Int(n.end) - Int(n.start)))
+        }
+        return body(rawBytes(node))
+    }
+
+    /// Decoded string value (allocates: for output, not for the hot path).
+    public func string(_ node: Int) -> String {
+        withText(node) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The whole record's bytes.
+    public var recordBytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    // MARK: Field access
+
+    /// Calls `visit` for each value the path reaches; a path crossing arrays fans out to
+    /// every element, and a leaf array yields its elements. Stops early when `visit`
+    /// returns true; returns whether it did.
+    @discardableResult
+    public func forEachValue(_ path: FieldPath, _ visit: (Int) -> Bool) -> Bool {
+        guard !nodes.isEmpty else { return false }
+        return path.bytes.withUnsafeBufferPointer { pathBytes in
+            walk(node: 0, offset: 0, path: path, pathBytes: pathBytes, visit)
+        }
+    }
+
+    /// Whether the path reaches any value (a JSON null counts as present).
+    public func exists(_ path: FieldPath) -> Bool {
+        forEachValue(path) { _ in true }
+    }
+
+    /// The first value the path reaches.
+    public func first(_ path: FieldPath) -> Int? {
+        var found: Int?
+        forEachValue(path) { found = $0; return true }
+        return found
+    }
+
+    /// The first string the path reaches, decoded (for entity extraction and output).
+    public func firstString(_ path: FieldPath) -> String? {
+        guard let n = first(path) else { return nil }
+        if kind(n) == .null { return nil }
+        return string(n)
+    }
+
+    private func walk(node: Int, offset: Int, path: FieldPath, pathBytes: UnsafeBufferPointer<UInt8>,
+                      _ visit: (Int) -> Bool) -> Bool {
+        let n = nodes[node]
+        if offset >= pathBytes.count {
+            if n.kind == .array {
+                var child = node + 1
+                let after = Int(n.after)
+                while child < after {
+                    if walk(node: child, offset: offset, path: path, pathBytes: pathBytes, visit) { return true }
+                    child = Int(nodes[child].after)
+                }
+                return false
+            }
+            return visit(node)
+        }
+        switch n.kind {
+        case .object:
+            var key = node + 1
+            let after = Int(n.after)
+            while key < after {
+                let value = key + 1
+                if let next = matchKey(key, pathBytes: pathBytes, from: offset, path: path) {
+                    if walk(node: value, offset: next, path: path, pathBytes: pathBytes, visit) { return true }
+                }
+                key = Int(nodes[value].after)
+            }
+            return false
+        case .array:
+            var child = node + 1
+            let after = Int(n.after)
+            while child < after {
+                if walk(node: child, offset: offset, path: path, pathBytes: pathBytes, visit) { return true }
+                child = Int(nodes[child].after)
+            }
+            return false
+        default:
+            return false
+        }
+    }
+
+    /// If the key equals the path from `from` up to a segment boundary, returns the offset of
+    /// the next segment (past the dot), or `pathBytes.count` when the path is consumed.
+    @inline(__always)
+    private func matchKey(_ key: Int, pathBytes: UnsafeBufferPointer<UInt8>, from: Int, path: FieldPath) -> Int? {
+        let k = nodes[key]
+        let remaining = pathBytes.count - from
+        if k.escaped {
+            return scratch.withUnescaped(rawBytes(key)) { keyBytes in
+                matchKeyBytes(keyBytes, pathBytes: pathBytes, from: from, remaining: remaining, path: path)
+            }
+        }
+        let len = Int(k.end) - Int(k.start)
+        guard len <= remaining else { return nil }
+        let kp = base + Int(k.start)
+        var j = 0
+        while j < len {
+            if kp[j] != pathBytes[from + j] { return nil }
+            j += 1
+        }
+        let end = from + len
+        guard path.isBoundary(end) else { return nil }
+        return end == pathBytes.count ? end : end + 1
+    }
+
+    private func matchKeyBytes(_ keyBytes: UnsafeBufferPointer<UInt8>, pathBytes: UnsafeBufferPointer<UInt8>,
+                               from: Int, remaining: Int, path: FieldPath) -> Int? {
+        guard keyBytes.count <= remaining else { return nil }
+        for j in 0..<keyBytes.count where keyBytes[j] != pathBytes[from + j] { return nil }
+        let end = from + keyBytes.count
+        guard path.isBoundary(end) else { return nil }
+        return end == pathBytes.count ? end : end + 1
+    }
+
+    /// Visits every scalar leaf of the record (for keyword searches).
+    @discardableResult
+    public func forEachLeaf(_ visit: (Int) -> Bool) -> Bool {
+        leaves(node: 0, visit)
+    }
+
+    private func leaves(node: Int, _ visit: (Int) -> Bool) -> Bool {
+        let n = nodes[node]
+        switch n.kind {
+        case .object:
+            var key = node + 1
+            let after = Int(n.after)
+            while key < after {
+                if leaves(node: key + 1, visit) { return true }
+                key = Int(nodes[key + 1].after)
+            }
+            return false
+        case .array:
+            var child = node + 1
+            let after = Int(n.after)
+            while child < after {
+                if leaves(node: child, visit) { return true }
+                child = Int(nodes[child].after)
+            }
+            return false
+        default:
+            return visit(node)
+        }
+    }
+}
+
+/// A growable byte buffer reused across events for decoding escaped JSON strings.
+public final class ScratchBuffer {
+    private final class Level {
+        var bytes: [UInt8] = []
+        init() { bytes.reserveCapacity(1024) }
+    }
+    // One buffer per nesting level: a field lookup inside a value's decode (fieldref) must
+    // not overwrite the outer value.
+    private var levels: [Level] = [Level(), Level(), Level(), Level()]
+    private var depth = 0
+
+    public init() {}
+
+    public func withUnescaped<R>(_ raw: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if depth == levels.count { levels.append(Level()) }
+        let level = levels[depth]
+        depth += 1
+        defer { depth -= 1 }
+        level.bytes.removeAll(keepingCapacity: true)
+        JSONString.unescape(raw, into: &level.bytes)
+        return level.bytes.withUnsafeBufferPointer(body)
+    }
+}
+
+public enum JSONString {
+    /// Decodes JSON escapes (including surrogate pairs) into UTF-8.
+    public static func unescape(_ raw: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var i = 0
+        let n = raw.count
+        while i < n {
+            let c = raw[i]
+            if c != 0x5C { out.append(c); i += 1; continue }
+            guard i + 1 < n else { break }
+            let e = raw[i + 1]
+            i += 2
+            switch e {
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                guard let u = hex4(raw, i) else { break }
+                i += 4
+                var scalar = u
+                if u >= 0xD800 && u < 0xDC00, i + 6 <= n, raw[i] == 0x5C, raw[i + 1] == 0x75, let lo = hex4(raw, i + 2),
+                   lo >= 0xDC00 && lo < 0xE000 {
+                    scalar = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00)
+                    i += 6
+                }
+                appendUTF8(scalar, &out)
+            default: out.append(e)
+            }
+        }
+    }
+
+    @inline(__always) static func hex4(_ raw: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt32? {
+        guard i + 4 <= raw.count else { return nil }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            guard let h = hexValue(raw[i + k]) else { return nil }
+            v = v << 4 | UInt32(h)
+        }
+        return v
+    }
+
+    static func appendUTF8(_ scalar: UInt32, _ out: inout [UInt8]) {
+        // Lone surrogates become U+FFFD so the output stays valid UTF-8.
+        let s = (scalar >= 0xD800 && scalar < 0xE000) ? 0xFFFD : scalar
+        switch s {
+        case 0..<0x80: out.append(UInt8(s))
+        case 0x80..<0x800:
+            out.append(UInt8(0xC0 | (s >> 6))); out.append(UInt8(0x80 | (s & 0x3F)))
+        case 0x800..<0x10000:
+            out.append(UInt8(0xE0 | (s >> 12))); out.append(UInt8(0x80 | ((s >> 6) & 0x3F))); out.append(UInt8(0x80 | (s & 0x3F)))
+        default:
+            out.append(UInt8(0xF0 | (s >> 18))); out.append(UInt8(0x80 | ((s >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((s >> 6) & 0x3F))); out.append(UInt8(0x80 | (s & 0x3F)))
+        }
+    }
+
+    /// Appends `text` as a JSON string literal (with quotes), escaping what JSON requires
+    /// and control characters.
+    public static func appendQuoted(_ text: some StringProtocol, to out: inout [UInt8]) {
+        out.append(0x22)
+        for c in text.utf8 { appendEscaped(c, &out) }
+        out.append(0x22)
+    }
+
+    public static func appendQuoted(bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
+        out.append(0x22)
+        for c in bytes { appendEscaped(c, &out) }
+        out.append(0x22)
+    }
+
+    @inline(__always) static func appendEscaped(_ c: UInt8, _ out: inout [UInt8]) {
+        switch c {
+        case 0x22: out.append(0x5C); out.append(0x22)
+        case 0x5C: out.append(0x5C); out.append(0x5C)
+        case 0x0A: out.append(0x5C); out.append(0x6E)
+        case 0x0D: out.append(0x5C); out.append(0x72)
+        case 0x09: out.append(0x5C); out.append(0x74)
+        case 0..<0x20, 0x7F:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
+        default: out.append(c)
+        }
+    }
+}
