@@ -25,14 +25,16 @@ let package = Package(
         .target(name: "BulkheadEngine", dependencies: ["BulkheadEvent", "BulkheadRules", "BulkheadSources"]),
         // Alert renderers: terminal, JSON lines, OCSF.
         .target(name: "BulkheadSinks", dependencies: ["BulkheadEngine"]),
+        // File and stdin reading, gzip, framing: the I/O around the engine for `scan`.
+        .target(name: "BulkheadScan", dependencies: ["BulkheadEngine", "BulkheadSources", "CZlib"]),
         .executableTarget(name: "bulkhead", dependencies: [
-            "BulkheadEngine", "BulkheadSinks", "BulkheadSources",
+            "BulkheadEngine", "BulkheadSinks", "BulkheadSources", "BulkheadScan", "BulkheadRules",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BulkheadEventTests", dependencies: ["BulkheadEvent"]),
         .testTarget(name: "BulkheadSourcesTests", dependencies: ["BulkheadSources", "BulkheadEvent"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks"]),
+        .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks", "BulkheadScan", "BulkheadRules"]),
     ],
     swiftLanguageModes: [.v6]
 )

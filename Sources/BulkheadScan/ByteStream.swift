@@ -1,0 +1,134 @@
+import CZlib
+import Foundation
+
+/// Reads a file or stdin in fixed-size chunks, transparently gunzipping. Memory stays
+/// bounded by the chunk size whatever the input size.
+public final class ByteStream {
+    public let name: String
+    private let fd: Int32
+    private let ownsFD: Bool
+    private var inflater: Inflater?
+    private var raw = [UInt8](repeating: 0, count: 1 << 20)
+    private var pending: [UInt8] = []   // bytes read while sniffing, replayed first
+    public private(set) var bytesRead = 0
+    public private(set) var isGzip = false
+
+    public init(path: String) throws {
+        if path == "-" {
+            fd = 0
+            ownsFD = false
+            name = "<stdin>"
+        } else {
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw ScanError.io(path, String(cString: strerror(errno))) }
+            ownsFD = true
+            name = path
+        }
+        // Sniff gzip magic.
+        var head = try readRaw(max: 2)
+        while head.count < 2 {
+            let more = try readRaw(max: 2 - head.count)
+            if more.isEmpty { break }
+            head += more
+        }
+        if head.count == 2 && head[0] == 0x1F && head[1] == 0x8B {
+            isGzip = true
+            inflater = try Inflater(name: name)
+        }
+        pending = head
+    }
+
+    deinit { if ownsFD { close(fd) } }
+
+    private func readRaw(max: Int) throws -> [UInt8] {
+        let n = raw.withUnsafeMutableBytes { read(fd, $0.baseAddress, Swift.min(max, $0.count)) }
+        if n < 0 { throw ScanError.io(name, String(cString: strerror(errno))) }
+        bytesRead += n
+        return Array(raw[0..<n])
+    }
+
+    /// Next chunk of (decompressed) bytes; empty at end of input.
+    public func next() throws -> [UInt8] {
+        if let inflater {
+            while true {
+                if let out = try inflater.drain() { return out }
+                var input = pending
+                pending = []
+                if input.isEmpty { input = try readRaw(max: raw.count) }
+                if input.isEmpty { return try inflater.finish() }
+                try inflater.feed(input)
+            }
+        }
+        if !pending.isEmpty {
+            defer { pending = [] }
+            let more = try readRaw(max: raw.count - pending.count)
+            return pending + more
+        }
+        return try readRaw(max: raw.count)
+    }
+}
+
+public enum ScanError: Error, CustomStringConvertible {
+    case io(String, String)
+    case gzip(String, String)
+    case tooLarge(String, Int)
+
+    public var description: String {
+        switch self {
+        case .io(let f, let m): return "\(f): \(m)"
+        case .gzip(let f, let m): return "\(f): gzip: \(m)"
+        case .tooLarge(let f, let n): return "\(f): document larger than \(n) bytes"
+        }
+    }
+}
+
+/// Streaming gzip (and concatenated gzip members) decompression with zlib.
+final class Inflater {
+    private var stream = z_stream()
+    private var input: [UInt8] = []
+    private var inputOffset = 0
+    private var out = [UInt8](repeating: 0, count: 1 << 20)
+    private var ended = false
+    private let name: String
+
+    init(name: String) throws {
+        self.name = name
+        let rc = inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard rc == Z_OK else { throw ScanError.gzip(name, "inflateInit failed (\(rc))") }
+    }
+
+    deinit { inflateEnd(&stream) }
+
+    func feed(_ bytes: [UInt8]) throws {
+        input = bytes
+        inputOffset = 0
+    }
+
+    /// Decompresses what it can from the pending input; nil when more input is needed.
+    func drain() throws -> [UInt8]? {
+        guard inputOffset < input.count else { return nil }
+        return try input.withUnsafeMutableBufferPointer { inBuf -> [UInt8]? in
+            try out.withUnsafeMutableBufferPointer { outBuf -> [UInt8]? in
+                stream.next_in = inBuf.baseAddress! + inputOffset
+                stream.avail_in = UInt32(input.count - inputOffset)
+                stream.next_out = outBuf.baseAddress
+                stream.avail_out = UInt32(outBuf.count)
+                let rc = inflate(&stream, Z_NO_FLUSH)
+                let consumed = (input.count - inputOffset) - Int(stream.avail_in)
+                inputOffset += consumed
+                let produced = outBuf.count - Int(stream.avail_out)
+                if rc == Z_STREAM_END {
+                    // Another gzip member may follow (concatenated .gz files).
+                    inflateReset(&stream)
+                } else if rc != Z_OK && rc != Z_BUF_ERROR {
+                    let msg = stream.msg.map { String(cString: $0) } ?? "error \(rc)"
+                    throw ScanError.gzip(name, msg)
+                }
+                if produced == 0 && consumed == 0 { inputOffset = input.count; return nil }
+                return Array(outBuf[0..<produced])
+            }
+        }
+    }
+
+    func finish() throws -> [UInt8] { [] }
+}

@@ -1,0 +1,495 @@
+import BulkheadEngine
+import BulkheadEvent
+import BulkheadSources
+import Foundation
+
+public struct ScanOptions: Sendable {
+    public var maxLineBytes = 16 << 20
+    public var maxDocumentBytes = 512 << 20
+    public var maxDepth = 256
+    /// Format id forced by `--format` (index into `Formats.all`).
+    public var forcedFormat: Int?
+    /// Bad-record messages printed in full before only counting.
+    public var maxReportedProblems = 50
+    public init() {}
+}
+
+/// Counters a scan reports at the end.
+public struct ScanStats: Sendable {
+    public var files = 0
+    public var bytes = 0
+    public var records = 0
+    public var recordsBySource: [String: Int] = [:]
+    public var formatByFile: [(file: String, format: String)] = []
+    public var badRecords = 0
+    public var badBySource: [String: Int] = [:]
+    public var alerts = 0
+    public var alertsByLevel: [Level: Int] = [:]
+    public var alertsByRule: [String: (title: String, level: Level, count: Int)] = [:]
+    public var operationalErrors: [String] = []
+    public init() {}
+}
+
+/// Reads inputs, frames and sniffs them, decodes records and feeds the engine. The only
+/// place that touches files; the engine stays free of I/O.
+public final class ScanPipeline {
+    public let engine: Engine
+    public var options: ScanOptions
+    public private(set) var stats = ScanStats()
+    let onAlert: (Alert) -> Void
+    let onProblem: (String) -> Void
+    let onProgress: ((ScanStats) -> Void)?
+
+    private var tape: JSONTape
+    private var elementTape: JSONTape
+    private var rewriteTape: JSONTape
+    private let scratch = ScratchBuffer()
+    private var rewriteBuffer: [UInt8] = []
+    private var reportedProblems = 0
+
+    public init(engine: Engine, options: ScanOptions = ScanOptions(), onAlert: @escaping (Alert) -> Void,
+                onProblem: @escaping (String) -> Void, onProgress: ((ScanStats) -> Void)? = nil) {
+        self.engine = engine
+        self.options = options
+        self.onAlert = onAlert
+        self.onProblem = onProblem
+        self.onProgress = onProgress
+        let limits = JSONTape.Limits(maxDepth: options.maxDepth, maxBytes: options.maxDocumentBytes)
+        tape = JSONTape(limits: limits)
+        elementTape = JSONTape(limits: limits)
+        rewriteTape = JSONTape(limits: limits)
+        rewriteBuffer.reserveCapacity(64 << 10)
+    }
+
+    // MARK: Inputs
+
+    /// Files under the given paths (directories recursively, hidden entries skipped), sorted.
+    public static func expand(_ paths: [String]) -> (files: [String], errors: [String]) {
+        var files: [String] = []
+        var errors: [String] = []
+        let fm = FileManager.default
+        for p in paths {
+            if p == "-" { files.append(p); continue }
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: p, isDirectory: &isDir) else { errors.append("\(p): no such file or directory"); continue }
+            if !isDir.boolValue { files.append(p); continue }
+            guard let e = fm.enumerator(atPath: p) else { errors.append("\(p): cannot list directory"); continue }
+            var found: [String] = []
+            while let rel = e.nextObject() as? String {
+                if rel.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+                let full = (p as NSString).appendingPathComponent(rel)
+                var d: ObjCBool = false
+                if fm.fileExists(atPath: full, isDirectory: &d), !d.boolValue { found.append(full) }
+            }
+            files.append(contentsOf: found.sorted())
+        }
+        return (files, errors)
+    }
+
+    public func scan(paths: [String]) {
+        let (files, errors) = Self.expand(paths)
+        for e in errors { operational(e) }
+        for f in files { scan(file: f) }
+    }
+
+    func operational(_ message: String) {
+        stats.operationalErrors.append(message)
+        onProblem("error: \(message)")
+    }
+
+    func bad(_ name: String, _ line: Int, _ message: String, source: String?) {
+        stats.badRecords += 1
+        if let source { stats.badBySource[source, default: 0] += 1 }
+        reportedProblems += 1
+        if reportedProblems <= options.maxReportedProblems {
+            onProblem("\(name):\(line): bad record: \(message)")
+        } else if reportedProblems == options.maxReportedProblems + 1 {
+            onProblem("(further bad records are counted, not printed)")
+        }
+    }
+
+    // MARK: One input
+
+    public func scan(file path: String) {
+        let stream: ByteStream
+        do {
+            stream = try ByteStream(path: path)
+        } catch {
+            operational("\(error)")
+            return
+        }
+        stats.files += 1
+        do {
+            let first = try stream.next()
+            let detected = detect(first)
+            stats.formatByFile.append((stream.name, detected.label))
+            switch detected {
+            case .binary(let index, _):
+                try scanBinary(stream, first: first, format: index)
+            case .text(let index, _):
+                try scanLines(stream, first: first) { line, number in self.textLine(line, number, stream.name) }
+                textFinish(index, stream.name)
+            case .jsonLines:
+                try scanLines(stream, first: first) { line, number in self.jsonLine(line, number, stream.name) }
+            case .jsonDocument:
+                try scanDocument(stream, first: first)
+            case .empty:
+                break
+            }
+        } catch {
+            operational("\(error)")
+        }
+        fileFormat = nil
+        textDecoder = nil
+        stats.bytes += stream.bytesRead
+    }
+
+    enum Detected {
+        case binary(Int, String), text(Int, String), jsonLines, jsonDocument, empty
+        var label: String {
+            switch self {
+            case .binary(_, let id), .text(_, let id): return id
+            case .jsonLines: return "json lines"
+            case .jsonDocument: return "json document"
+            case .empty: return "empty"
+            }
+        }
+    }
+
+    private var fileFormat: Int?
+    private var textDecoder: (any TextDecoder)?
+    private var textFormatIndex = 0
+
+    func detect(_ first: [UInt8]) -> Detected {
+        if first.isEmpty { return .empty }
+        let formats = Formats.all
+        if let forced = options.forcedFormat {
+            switch formats[forced] {
+            case .binary(let f): return .binary(forced, f.id)
+            case .text(let f):
+                textDecoder = f.makeDecoder(); textFormatIndex = forced
+                return .text(forced, f.id)
+            case .json: fileFormat = forced
+            }
+        }
+        if options.forcedFormat == nil {
+            for (i, f) in formats.enumerated() {
+                if case .binary(let b) = f, first.withUnsafeBytes({ b.sniff($0) }) { return .binary(i, b.id) }
+            }
+        }
+        guard let start = first.firstIndex(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return .empty }
+        if first[start] == UInt8(ascii: "[") { return .jsonDocument }
+        if first[start] == UInt8(ascii: "{") {
+            // One record per line if the first line is a complete JSON value.
+            let end = first[start...].firstIndex(of: 0x0A) ?? first.count
+            if end < first.count || first.count < (1 << 20) {
+                let ok: Bool = first[start..<end].withUnsafeBytes { raw in
+                    (try? tape.parse(raw)) != nil
+                }
+                if ok { return .jsonLines }
+            }
+            return .jsonDocument
+        }
+        if options.forcedFormat == nil {
+            let lines = String(decoding: first.prefix(64 << 10), as: UTF8.self)
+                .split(separator: "\n", maxSplits: 20, omittingEmptySubsequences: true).prefix(20).map(String.init)
+            for (i, f) in formats.enumerated() {
+                if case .text(let t) = f, t.sniff(lines) {
+                    textDecoder = t.makeDecoder(); textFormatIndex = i
+                    return .text(i, t.id)
+                }
+            }
+        }
+        // Unknown text: treat as JSON lines so each bad line is reported.
+        return .jsonLines
+    }
+
+    // MARK: Framing
+
+    /// Splits the stream into lines (LF or CRLF), bounding line length.
+    func scanLines(_ stream: ByteStream, first: [UInt8], _ body: (UnsafeRawBufferPointer, Int) -> Void) throws {
+        var carry: [UInt8] = []
+        var lineNumber = 0
+        var skippingLongLine = false
+        var chunk = first
+        var lastProgress = 0
+        while !chunk.isEmpty {
+            chunk.withUnsafeBytes { buf in
+                var start = 0
+                while let nl = memchrIndex(buf, from: start) {
+                    lineNumber += 1
+                    if skippingLongLine {
+                        skippingLongLine = false
+                        bad(stream.name, lineNumber, "line longer than \(options.maxLineBytes) bytes (skipped)", source: nil)
+                    } else if carry.isEmpty {
+                        body(trimCR(UnsafeRawBufferPointer(rebasing: buf[start..<nl])), lineNumber)
+                    } else {
+                        carry.append(contentsOf: buf[start..<nl])
+                        carry.withUnsafeBytes { body(trimCR($0), lineNumber) }
+                        carry.removeAll(keepingCapacity: true)
+                    }
+                    start = nl + 1
+                }
+                if start < buf.count && !skippingLongLine {
+                    if carry.count + (buf.count - start) > options.maxLineBytes {
+                        skippingLongLine = true
+                        carry.removeAll()
+                    } else {
+                        carry.append(contentsOf: buf[start...])
+                    }
+                }
+            }
+            if let onProgress, stats.records - lastProgress >= 100_000 {
+                lastProgress = stats.records
+                var s = stats
+                s.bytes += stream.bytesRead
+                onProgress(s)
+            }
+            chunk = try stream.next()
+        }
+        if skippingLongLine {
+            lineNumber += 1
+            bad(stream.name, lineNumber, "line longer than \(options.maxLineBytes) bytes (skipped)", source: nil)
+        } else if !carry.isEmpty {
+            lineNumber += 1
+            carry.withUnsafeBytes { body(trimCR($0), lineNumber) }
+        }
+    }
+
+    func scanDocument(_ stream: ByteStream, first: [UInt8]) throws {
+        var all = first
+        while true {
+            let more = try stream.next()
+            if more.isEmpty { break }
+            all.append(contentsOf: more)
+            if all.count > options.maxDocumentBytes { throw ScanError.tooLarge(stream.name, options.maxDocumentBytes) }
+        }
+        all.withUnsafeBytes { jsonRecord($0, line: 1, name: stream.name) }
+    }
+
+    func scanBinary(_ stream: ByteStream, first: [UInt8], format: Int) throws {
+        var all = first
+        while true {
+            let more = try stream.next()
+            if more.isEmpty { break }
+            all.append(contentsOf: more)
+            if all.count > options.maxDocumentBytes { throw ScanError.tooLarge(stream.name, options.maxDocumentBytes) }
+        }
+        guard case .binary(let f) = Formats.all[format] else { return }
+        let name = stream.name
+        all.withUnsafeBytes { raw in
+            f.decode(raw, emit: { json, kind, position in
+                self.decoded(json, format: format, kind: kind, name: name, line: position)
+            }, problem: { position, message in
+                self.bad(name, position, message, source: f.id)
+            })
+        }
+    }
+
+    // MARK: Records
+
+    func jsonLine(_ line: UnsafeRawBufferPointer, _ number: Int, _ name: String) {
+        // Blank lines are not records.
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+        jsonRecord(line, line: number, name: name)
+    }
+
+    func textLine(_ line: UnsafeRawBufferPointer, _ number: Int, _ name: String) {
+        guard var decoder = textDecoder else { return }
+        let index = textFormatIndex
+        let error = line.withMemoryRebound(to: UInt8.self) { bytes in
+            decoder.feed(bytes, lineNumber: number) { json, kind, at in
+                self.decoded(json, format: index, kind: kind, name: name, line: at)
+            }
+        }
+        textDecoder = decoder
+        if let error { bad(name, number, error, source: Formats.all[index].id) }
+    }
+
+    func textFinish(_ index: Int, _ name: String) {
+        guard var decoder = textDecoder else { return }
+        decoder.finish { json, kind, at in self.decoded(json, format: index, kind: kind, name: name, line: at) }
+        textDecoder = nil
+    }
+
+    /// A complete JSON record produced by a text or binary decoder.
+    func decoded(_ json: [UInt8], format: Int, kind: Int, name: String, line: Int) {
+        json.withUnsafeBytes { raw in
+            do {
+                try EventView.with(bytes: raw, tape: &rewriteTape, scratch: scratch) { view in
+                    evaluate(view, format: format, kind: kind, name: name, line: line)
+                }
+            } catch {
+                bad(name, line, "decoder produced invalid JSON: \(error)", source: Formats.all[format].id)
+            }
+        }
+    }
+
+    /// Parses one JSON value; wrappers and arrays are split into their records.
+    func jsonRecord(_ bytes: UnsafeRawBufferPointer, line: Int, name: String) {
+        do {
+            try tape.parse(bytes)
+        } catch {
+            // Point at the line inside a multi-line document where parsing stopped.
+            let lineOfError = line + newlines(bytes, upTo: min(error.offset, bytes.count))
+            bad(name, lineOfError, error.description, source: nil)
+            return
+        }
+        tape.nodes.withUnsafeBufferPointer { nodes in
+            let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let view = EventView(base: base, count: bytes.count, nodes: nodes, scratch: scratch)
+            if let elements = wrapperElements(view) {
+                var lineCursor = line, offsetCursor = 0
+                for el in elements {
+                    let node = nodes[el]
+                    lineCursor += newlines(bytes, from: offsetCursor, upTo: Int(node.start))
+                    offsetCursor = Int(node.start)
+                    let slice = UnsafeRawBufferPointer(rebasing: bytes[Int(node.start)..<Int(node.end)])
+                    element(slice, line: lineCursor, name: name)
+                }
+            } else {
+                record(view, name: name, line: line)
+            }
+        }
+    }
+
+    /// Elements of a top-level array, `{"Records":[...]}`, `{"kind":"EventList","items":[...]}`
+    /// or `{"records":[...]}`; nil for an ordinary record.
+    func wrapperElements(_ v: EventView) -> [Int]? {
+        let root = v.nodes[0]
+        var array: Int?
+        if root.kind == .array {
+            array = 0
+        } else if root.kind == .object {
+            var key = 1
+            var keys = 0
+            let after = Int(root.after)
+            var candidate: Int?
+            var isEventList = false
+            while key < after {
+                keys += 1
+                let value = key + 1
+                let k = v.rawBytes(key)
+                if v.nodes[value].kind == .array, Self.equals(k, "Records") || Self.equals(k, "records") || Self.equals(k, "items") {
+                    candidate = value
+                }
+                if Self.equals(k, "kind"), v.nodes[value].kind == .string, Self.equals(v.rawBytes(value), "EventList") { isEventList = true }
+                key = Int(v.nodes[value].after)
+            }
+            if let c = candidate {
+                // `items` only for EventList; Records/records wrappers carry few other keys.
+                let k = v.rawBytes(c - 1)
+                if Self.equals(k, "items") ? isEventList : keys <= 4 { array = c }
+            }
+        }
+        guard let a = array else { return nil }
+        var out: [Int] = []
+        var child = a + 1
+        let end = Int(v.nodes[a].after)
+        while child < end {
+            out.append(child)
+            child = Int(v.nodes[child].after)
+        }
+        return out
+    }
+
+    static func equals(_ b: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+        guard b.count == s.utf8CodeUnitCount else { return false }
+        for i in 0..<b.count where b[i] != s.utf8Start[i] { return false }
+        return true
+    }
+
+    func element(_ bytes: UnsafeRawBufferPointer, line: Int, name: String) {
+        do {
+            try elementTape.parse(bytes)
+        } catch {
+            bad(name, line, error.description, source: nil)
+            return
+        }
+        elementTape.nodes.withUnsafeBufferPointer { nodes in
+            let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            record(EventView(base: base, count: bytes.count, nodes: nodes, scratch: scratch), name: name, line: line)
+        }
+    }
+
+    /// One JSON record: pick its format, decode, evaluate.
+    func record(_ view: EventView, name: String, line: Int) {
+        guard view.kind(0) == .object else {
+            bad(name, line, "record is a JSON \(view.kind(0)), not an object", source: nil)
+            return
+        }
+        let formats = Formats.all
+        var index = fileFormat ?? sniff(view)
+        if fileFormat == nil { fileFormat = index }
+        for attempt in 0..<2 {
+            guard case .json(let f) = formats[index] else { return }
+            switch f.decode(view, into: &rewriteBuffer) {
+            case .record(let kind):
+                evaluate(view, format: index, kind: kind, name: name, line: line)
+                return
+            case .rewritten(let kind):
+                rewriteBuffer.withUnsafeBytes { raw in
+                    do {
+                        try EventView.with(bytes: raw, tape: &rewriteTape, scratch: scratch) { v in
+                            evaluate(v, format: index, kind: kind, name: name, line: line)
+                        }
+                    } catch {
+                        bad(name, line, "\(f.id): embedded record: \(error)", source: f.id)
+                    }
+                }
+                return
+            case .skip:
+                return
+            case .invalid(let why):
+                // Mixed input: the record may be of another format than the file's first.
+                let other = sniff(view)
+                if attempt == 0 && other != index && options.forcedFormat == nil {
+                    index = other
+                    continue
+                }
+                bad(name, line, "\(f.id): \(why)", source: f.id)
+                return
+            }
+        }
+    }
+
+    func sniff(_ view: EventView) -> Int {
+        if let forced = options.forcedFormat { return forced }
+        for (i, f) in Formats.all.enumerated() {
+            if case .json(let j) = f, j.sniff(view) { return i }
+        }
+        return Formats.genericJSON
+    }
+
+    func evaluate(_ view: EventView, format: Int, kind: Int, name: String, line: Int) {
+        stats.records += 1
+        stats.recordsBySource[Formats.all[format].id, default: 0] += 1
+        engine.evaluate(view, format: format, kind: kind, origin: { Origin(name: name, line: line) }) { alert in
+            stats.alerts += 1
+            stats.alertsByLevel[alert.rule.level, default: 0] += 1
+            let prev = stats.alertsByRule[alert.rule.id]
+            stats.alertsByRule[alert.rule.id] = (alert.rule.title, alert.rule.level, (prev?.count ?? 0) + 1)
+            onAlert(alert)
+        }
+    }
+
+    // MARK: Byte helpers
+
+    func newlines(_ b: UnsafeRawBufferPointer, from: Int = 0, upTo: Int) -> Int {
+        var n = 0
+        var i = from
+        while i < upTo { if b[i] == 0x0A { n += 1 }; i += 1 }
+        return n
+    }
+}
+
+@inline(__always) func memchrIndex(_ buf: UnsafeRawBufferPointer, from: Int) -> Int? {
+    guard from < buf.count, let base = buf.baseAddress else { return nil }
+    guard let p = memchr(base + from, 0x0A, buf.count - from) else { return nil }
+    return base.distance(to: UnsafeRawPointer(p))
+}
+
+@inline(__always) func trimCR(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    if let last = b.last, last == 0x0D { return UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 1)]) }
+    return b
+}

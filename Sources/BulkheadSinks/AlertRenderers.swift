@@ -1,0 +1,216 @@
+import BulkheadEngine
+import BulkheadEvent
+
+/// Output formats for alerts.
+public enum AlertFormat: String, Sendable, CaseIterable {
+    case text, jsonl, ocsf
+}
+
+/// Renders alerts as bytes for a stream. Pure: the caller writes.
+public struct AlertRenderer: Sendable {
+    public var format: AlertFormat
+    public var color: Bool
+    /// Include the matching record in text output.
+    public var showEvent: Bool
+
+    public init(format: AlertFormat, color: Bool = false, showEvent: Bool = false) {
+        self.format = format
+        self.color = color
+        self.showEvent = showEvent
+    }
+
+    public func render(_ a: Alert) -> String {
+        switch format {
+        case .text: return text(a)
+        case .jsonl: return JSONWriter.object(AlertJSON.fields(a)) + "\n"
+        case .ocsf: return JSONWriter.object(OCSF.detectionFinding(a)) + "\n"
+        }
+    }
+
+    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+
+    func levelTag(_ l: Level) -> String {
+        let label = l.description.uppercased()
+        let padded = label + String(repeating: " ", count: max(0, 13 - label.count))
+        switch l {
+        case .critical: return paint(padded, "1;97;41")
+        case .high: return paint(padded, "1;31")
+        case .medium: return paint(padded, "33")
+        case .low: return paint(padded, "36")
+        case .informational: return paint(padded, "2")
+        }
+    }
+
+    func text(_ a: Alert) -> String {
+        var s = "\(levelTag(a.rule.level)) \(paint(Terminal.sanitize(a.rule.title), "1"))"
+        if !a.rule.techniques.isEmpty { s += "  [\(a.rule.techniques.joined(separator: ","))]" }
+        s += "\n"
+        let when = a.time.map { Timestamps.format(epochNanos: $0) } ?? "-"
+        s += "    \(paint("time", "2"))    \(when)   \(paint("source", "2")) \(a.source) \(Terminal.sanitize(a.origin.description))\n"
+        if !a.entity.isEmpty {
+            let parts = Entity.fieldNames.compactMap { k in a.entity[k].map { "\(k)=\(Terminal.sanitize($0))" } }
+            s += "    \(paint("entity", "2"))  \(parts.joined(separator: " "))\n"
+        }
+        s += "    \(paint("rule", "2"))    \(a.rule.id)\n"
+        if !a.responseSteps.isEmpty {
+            s += "    \(paint("respond", "2")) \(Terminal.sanitize(a.responseSteps[0]))\n"
+        }
+        if showEvent {
+            s += "    \(paint("event", "2"))   \(Terminal.sanitize(String(a.event.prefix(600))))\n"
+        }
+        return s
+    }
+}
+
+/// Strips terminal control sequences from attacker-controlled text before it reaches a TTY.
+public enum Terminal {
+    public static func sanitize(_ s: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(s.unicodeScalars.count)
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) {
+                out.unicodeScalars.append(contentsOf: String(format: u).unicodeScalars)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    static func String(format u: Unicode.Scalar) -> Swift.String {
+        switch u.value {
+        case 0x0A: return "\\n"
+        case 0x09: return "\\t"
+        case 0x0D: return "\\r"
+        default:
+            let hex = Swift.String(u.value, radix: 16)
+            return "\\x" + (hex.count < 2 ? "0" + hex : hex)
+        }
+    }
+}
+
+/// A tiny JSON value model for output (alerts are rare: clarity over speed here).
+public indirect enum JSONValue: Sendable {
+    case string(String), int(Int64), double(Double), bool(Bool), null
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+    /// Already-serialised JSON (the matching record), inserted verbatim.
+    case raw(String)
+}
+
+public enum JSONWriter {
+    public static func object(_ pairs: [(String, JSONValue)]) -> String {
+        var out: [UInt8] = []
+        write(.object(pairs), &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func write(_ v: JSONValue, _ out: inout [UInt8]) {
+        switch v {
+        case .string(let s): JSONString.appendQuoted(s, to: &out)
+        case .int(let i): out.append(contentsOf: Array(String(i).utf8))
+        case .double(let d): out.append(contentsOf: Array((d.isFinite ? String(d) : "null").utf8))
+        case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
+        case .null: out.append(contentsOf: Array("null".utf8))
+        case .raw(let r): out.append(contentsOf: Array(r.utf8))
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, x) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                write(x, &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let pairs):
+            out.append(UInt8(ascii: "{"))
+            for (i, (k, x)) in pairs.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONString.appendQuoted(k, to: &out)
+                out.append(UInt8(ascii: ":"))
+                write(x, &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+}
+
+/// Bulkhead's own alert JSON (one object per line).
+public enum AlertJSON {
+    public static func fields(_ a: Alert) -> [(String, JSONValue)] {
+        var entity: [(String, JSONValue)] = []
+        for k in Entity.fieldNames { if let v = a.entity[k] { entity.append((k, .string(v))) } }
+        return [
+            ("rule", .object([
+                ("id", .string(a.rule.id)), ("title", .string(a.rule.title)), ("level", .string(a.rule.level.description)),
+                ("status", a.rule.status.map { .string($0) } ?? .null),
+                ("tags", .array(a.rule.tags.map { .string($0) })),
+                ("techniques", .array(a.rule.techniques.map { .string($0) })),
+                ("tactics", .array(a.rule.tactics.map { .string($0) })),
+            ])),
+            ("time", a.time.map { .string(Timestamps.format(epochNanos: $0)) } ?? .null),
+            ("source", .string(a.source)),
+            ("origin", .object([("file", .string(a.origin.name)), ("line", .int(Int64(a.origin.line)))])),
+            ("entity", .object(entity)),
+            ("response", .array(a.responseSteps.map { .string($0) })),
+            ("event", .raw(a.event)),
+        ]
+    }
+}
+
+/// OCSF 1.x Detection Finding (class_uid 2004).
+public enum OCSF {
+    static func severityID(_ l: Level) -> Int64 {
+        switch l {
+        case .informational: return 1
+        case .low: return 2
+        case .medium: return 3
+        case .high: return 4
+        case .critical: return 5
+        }
+    }
+
+    public static func detectionFinding(_ a: Alert) -> [(String, JSONValue)] {
+        let time = a.time.map { $0 / 1_000_000 } ?? 0
+        let attacks: [JSONValue] = a.rule.techniques.map { t in
+            var pairs: [(String, JSONValue)] = [("technique", .object([("uid", .string(t))]))]
+            if let tactic = a.rule.tactics.first { pairs.append(("tactic", .object([("name", .string(tactic))]))) }
+            pairs.append(("version", .string("18.1")))
+            return .object(pairs)
+        }
+        var resources: [JSONValue] = []
+        for (k, type) in [("pod", "Kubernetes Pod"), ("container_id", "Container"), ("image", "Container Image"), ("node", "Kubernetes Node"), ("cloud_instance", "Cloud Instance")] {
+            if let v = a.entity[k] { resources.append(.object([("name", .string(v)), ("type", .string(type))])) }
+        }
+        var entity: [(String, JSONValue)] = []
+        for k in Entity.fieldNames { if let v = a.entity[k] { entity.append((k, .string(v))) } }
+        return [
+            ("class_uid", .int(2004)), ("class_name", .string("Detection Finding")),
+            ("category_uid", .int(2)), ("category_name", .string("Findings")),
+            ("activity_id", .int(1)), ("activity_name", .string("Create")),
+            ("type_uid", .int(200401)), ("type_name", .string("Detection Finding: Create")),
+            ("severity_id", .int(severityID(a.rule.level))), ("severity", .string(a.rule.level.description.capitalized)),
+            ("status_id", .int(1)), ("status", .string("New")),
+            ("time", .int(time)),
+            ("metadata", .object([
+                ("version", .string("1.3.0")),
+                ("product", .object([("name", .string("bulkhead")), ("vendor_name", .string("bulkhead"))])),
+                ("log_name", .string(a.source)),
+            ])),
+            ("finding_info", .object([
+                ("uid", .string("\(a.rule.id):\(a.origin.description)")),
+                ("title", .string(a.rule.title)),
+                ("desc", .string(a.rule.description ?? "")),
+                ("analytic", .object([("uid", .string(a.rule.id)), ("name", .string(a.rule.title)), ("type_id", .int(1)), ("type", .string("Rule"))])),
+                ("attacks", .array(attacks)),
+                ("src_url", .string(a.origin.description)),
+            ])),
+            ("resources", .array(resources)),
+            ("remediation", .object([("desc", .string(a.responseSteps.joined(separator: "\n")))])),
+            ("unmapped", .object([("entity", .object(entity))])),
+            ("raw_data", .string(a.event)),
+        ]
+    }
+}
+
+extension String {
+    var capitalized: String { prefix(1).uppercased() + dropFirst() }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Bulkhead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bulkhead",
+        abstract: "Detect container attacks in Kubernetes, runtime, network and cloud telemetry with Sigma rules.",
+        subcommands: [Scan.self, Rules.self])
+}
+
+struct Rules: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Work with Sigma rule files.", subcommands: [RulesCheck.self])
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import BulkheadEngine
+import BulkheadRules
+import BulkheadScan
+import BulkheadSinks
+import BulkheadSources
+import Foundation
+
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Scan telemetry files, directories or stdin (-) and print alerts.",
+        discussion: "Formats are recognised per file (gzip is transparent); --format forces one. Exit status: 0 done, 1 an alert at or above --fail-on fired, 2 operational error.")
+
+    @Argument(help: "Files, directories (recursive) or - for stdin.") var inputs: [String] = ["-"]
+    @Option(name: .shortAndLong, help: "Rule files or folders (repeatable). Default: the bundled Detections/ pack.") var rules: [String] = []
+    @Option(help: "Force the input format (\(Formats.all.map(\.id).joined(separator: ", "))).") var format: String?
+    @Option(name: .shortAndLong, help: "Alert output: text, jsonl or ocsf.") var output: String = "text"
+    @Option(help: "Write alerts to this file instead of stdout.") var out: String?
+    @Option(help: "Exit 1 when an alert at or above this level fired (informational, low, medium, high, critical).") var failOn: String?
+    @Flag(help: "Any rule problem is fatal.") var strict = false
+    @Option(help: "Longest accepted line in bytes.") var maxLineBytes = 16 << 20
+    @Option(help: "Deepest accepted JSON nesting.") var maxDepth = 256
+    @Option(help: "YAML file mapping placeholder names to value lists, for the expand modifier.") var placeholders: String?
+    @Flag(help: "Include the matching record in text output.") var showEvent = false
+    @Flag(help: "No colour even on a terminal.") var noColor = false
+    @Flag(name: .shortAndLong, help: "No summary on stderr.") var quiet = false
+
+    func run() throws {
+        guard let alertFormat = AlertFormat(rawValue: output) else { throw ValidationError("--output must be text, jsonl or ocsf") }
+        var failLevel: Level?
+        if let failOn {
+            guard let l = Level(name: failOn) else { throw ValidationError("--fail-on must be a level") }
+            failLevel = l
+        }
+        var options = ScanOptions()
+        options.maxLineBytes = maxLineBytes
+        options.maxDepth = maxDepth
+        if let format {
+            guard let i = Formats.index(of: format) else { throw ValidationError("unknown format \(format); known: \(Formats.all.map(\.id).joined(separator: ", "))") }
+            options.forcedFormat = i
+        }
+        let ruleSet = try CLIRules.load(paths: rules, strict: strict, placeholders: placeholders, quiet: quiet)
+        let engine = Engine(ruleSet: ruleSet)
+        let sink = try OutputStream(path: out)
+        let renderer = AlertRenderer(format: alertFormat, color: !noColor && out == nil && isatty(1) == 1, showEvent: showEvent)
+        let stderrTTY = isatty(2) == 1
+        let start = Date()
+        var maxLevel: Level?
+        let pipeline = ScanPipeline(engine: engine, options: options, onAlert: { alert in
+            sink.write(renderer.render(alert))
+            if maxLevel == nil || alert.rule.level > maxLevel! { maxLevel = alert.rule.level }
+        }, onProblem: { message in
+            StandardError.write("bulkhead: \(Terminal.sanitize(message))\n")
+        }, onProgress: stderrTTY && !quiet ? { s in
+            let secs = max(Date().timeIntervalSince(start), 0.001)
+            StandardError.write(String(format: "\r\u{1B}[K%d records, %.0f records/s, %.1f MB/s", s.records, Double(s.records) / secs, Double(s.bytes) / secs / 1e6))
+        } : nil)
+        pipeline.scan(paths: inputs)
+        sink.flush()
+        if stderrTTY && !quiet { StandardError.write("\r\u{1B}[K") }
+        let elapsed = Date().timeIntervalSince(start)
+        if !quiet { StandardError.write(Summary.render(pipeline.stats, elapsed: elapsed, rules: ruleSet.ruleCount)) }
+        if !pipeline.stats.operationalErrors.isEmpty { throw ExitCode(2) }
+        if let failLevel, let maxLevel, maxLevel >= failLevel { throw ExitCode(1) }
+    }
+}
+
+enum CLIRules {
+    static func load(paths: [String], strict: Bool, placeholders: String?, quiet: Bool) throws -> RuleSet {
+        var rulePaths = paths
+        if rulePaths.isEmpty {
+            guard let pack = RuleFiles.defaultPack() else {
+                throw ValidationError("no --rules given and the Detections/ pack was not found (set BULKHEAD_DETECTIONS)")
+            }
+            rulePaths = [pack]
+        }
+        let loaded = RuleFiles.load(rulePaths)
+        var options = RuleCompiler.Options()
+        if let placeholders { options.placeholders = try Placeholders.load(placeholders) }
+        let ruleSet = RuleSet(documents: loaded.documents, options: options)
+        let diagnostics = loaded.diagnostics + ruleSet.diagnostics
+        let errors = diagnostics.filter { $0.severity == .error }
+        if !quiet || strict {
+            for d in diagnostics.prefix(20) { StandardError.write("bulkhead: \(d)\n") }
+            if diagnostics.count > 20 { StandardError.write("bulkhead: ... \(diagnostics.count - 20) more rule problems (see `bulkhead rules check`)\n") }
+        }
+        if strict && !diagnostics.isEmpty { throw ExitCode(2) }
+        if ruleSet.ruleCount == 0 && !errors.isEmpty { throw ExitCode(2) }
+        return ruleSet
+    }
+}
+
+enum Placeholders {
+    /// A YAML or JSON mapping `name: [values]`.
+    static func load(_ path: String) throws -> [String: [String]] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        var out: [String: [String]] = [:]
+        var current: String?
+        for raw in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("- "), let c = current {
+                out[c, default: []].append(String(line.dropFirst(2)).trimmingCharacters(in: CharacterSet(charactersIn: "'\" ")))
+            } else if line.hasSuffix(":") {
+                current = String(line.dropLast())
+                out[current!] = out[current!] ?? []
+            }
+        }
+        return out
+    }
+}
+
+/// Buffered output to stdout or a file.
+final class OutputStream {
+    let handle: FileHandle
+    var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                throw ValidationError("cannot write \(path)")
+            }
+            handle = h
+        } else {
+            handle = FileHandle.standardOutput
+        }
+    }
+
+    func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count > 64 << 10 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+enum StandardError {
+    static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
+
+enum Summary {
+    static func render(_ s: ScanStats, elapsed: Double, rules: Int) -> String {
+        var out = "\n── bulkhead scan summary ──\n"
+        let mb = Double(s.bytes) / 1e6
+        out += String(format: "%d files, %.1f MB, %d records in %.2f s (%.0f records/s, %.1f MB/s), %d rules\n",
+                      s.files, mb, s.records, elapsed, Double(s.records) / max(elapsed, 0.001), mb / max(elapsed, 0.001), rules)
+        if !s.recordsBySource.isEmpty {
+            out += "records by source:\n"
+            for (k, v) in s.recordsBySource.sorted(by: { $0.value > $1.value }) { out += "  \(pad(k, 20)) \(v)\n" }
+        }
+        out += "bad records: \(s.badRecords)"
+        if !s.badBySource.isEmpty { out += " (" + s.badBySource.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" }
+        out += "\n"
+        out += "alerts: \(s.alerts)"
+        if s.alerts > 0 {
+            out += " (" + Level.allCases.reversed().compactMap { l in s.alertsByLevel[l].map { "\(l): \($0)" } }.joined(separator: ", ") + ")"
+        }
+        out += "\n"
+        if !s.alertsByRule.isEmpty {
+            out += "alerts by rule:\n"
+            for (_, v) in s.alertsByRule.sorted(by: { ($0.value.level, $0.value.count) > ($1.value.level, $1.value.count) }) {
+                out += "  \(pad(String(v.count), 5)) \(pad(v.level.description, 13)) \(v.title)\n"
+            }
+        }
+        if !s.operationalErrors.isEmpty { out += "operational errors: \(s.operationalErrors.count)\n" }
+        return out
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+}
