@@ -30,6 +30,17 @@ public enum Formats {
         .json(KubernetesAuditFormat()),
         .json(CloudTrailFormat()),
         // -- json formats: begin
+        .json(FalcoFormat()),
+        .json(TetragonFormat()),
+        .json(HubbleFormat()),
+        .json(SuricataFormat()),
+        .json(ZeekDNSJSONFormat()),
+        .json(ZeekConnJSONFormat()),
+        .json(Route53ResolverFormat()),
+        .json(GCPAuditFormat()),
+        .json(AzureActivityFormat()),
+        .json(DockerEventsFormat()),
+        .json(DockerInspectFormat()),
         // -- json formats: end
         .json(GenericJSONFormat()),
     ]
