@@ -27,7 +27,10 @@ let package = Package(
         .target(name: "BulkheadSinks", dependencies: ["BulkheadEngine"]),
         // File and stdin reading, gzip, framing: the I/O around the engine for `scan`.
         .target(name: "BulkheadScan", dependencies: ["BulkheadEngine", "BulkheadSources", "CZlib"]),
+        // The detection pack as a product: validation, ADS lint, ATT&CK catalog, coverage.
+        .target(name: "BulkheadDetections", dependencies: ["BulkheadEngine", "BulkheadScan", "BulkheadRules"]),
         .executableTarget(name: "bulkhead", dependencies: [
+            "BulkheadDetections",
             "BulkheadEngine", "BulkheadSinks", "BulkheadSources", "BulkheadScan", "BulkheadRules",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

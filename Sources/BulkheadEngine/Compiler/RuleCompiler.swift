@@ -10,6 +10,8 @@ public struct RuleCompiler: Sendable {
         public var placeholders: [String: [String]] = [:]
         /// Upper bound on the values one field item expands to (windash, base64offset, expand).
         public var maxExpansion = 4096
+        /// Upper bound on the values of one field item after expansion (hash lists run long).
+        public var maxValues = 100_000
         public init() {}
     }
 
@@ -109,8 +111,8 @@ public struct RuleCompiler: Sendable {
         var tests: [ValueTest] = []
         for v in item.values {
             tests.append(contentsOf: try valueTests(v, mods: mods, line: item.line, keyword: false))
-            if tests.count > options.maxExpansion {
-                throw CompileError(code: .tooComplex, message: "`\(field)` expands to more than \(options.maxExpansion) values", line: item.line)
+            if tests.count > options.maxValues {
+                throw CompileError(code: .tooComplex, message: "`\(field)` expands to more than \(options.maxValues) values", line: item.line)
             }
         }
         // `all` ANDs the rule's values; expansions of one value (windash, base64offset) stay ORed,
