@@ -37,7 +37,8 @@ let package = Package(
         .testTarget(name: "BulkheadEventTests", dependencies: ["BulkheadEvent"]),
         .testTarget(name: "BulkheadSourcesTests", dependencies: ["BulkheadSources", "BulkheadEvent"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks", "BulkheadScan", "BulkheadRules"]),
+        .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks", "BulkheadScan", "BulkheadRules", "CZlib"]),
+        .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,8 @@ public struct PackValidator {
         public var folder: String
         public var ruleIDs: [String]
         public var titles: [String]
+        /// Rules declared related: they may fire on these samples too.
+        public var related: [String]
         public var samples: [String]
     }
 
@@ -34,11 +36,13 @@ public struct PackValidator {
         }
         for folder in folders.sorted() {
             let loaded = RuleFiles.load([folder + "/rule.yml"])
-            var ids: [String] = [], titles: [String] = []
-            for d in loaded.documents { if case .rule(let r) = d { ids.append(r.id ?? r.title); titles.append(r.title) } }
+            var ids: [String] = [], titles: [String] = [], related: [String] = []
+            for d in loaded.documents {
+                if case .rule(let r) = d { ids.append(r.id ?? r.title); titles.append(r.title); related += r.related.map(\.id) }
+            }
             let eventsDir = folder + "/events"
             let samples = ((try? fm.contentsOfDirectory(atPath: eventsDir)) ?? []).filter { $0.hasPrefix("fires-") || $0.hasPrefix("silent-") }.sorted()
-            out.append(Detection(folder: folder, ruleIDs: ids, titles: titles, samples: samples.map { eventsDir + "/" + $0 }))
+            out.append(Detection(folder: folder, ruleIDs: ids, titles: titles, related: related, samples: samples.map { eventsDir + "/" + $0 }))
         }
         return out
     }
@@ -66,7 +70,8 @@ public struct PackValidator {
             var problems: [String] = []
             let engine = Engine(ruleSet: engineRules)
             let pipeline = ScanPipeline(engine: engine, onAlert: { a in
-                if d.ruleIDs.contains(a.rule.id) { own += 1 } else if a.rule.level >= .high { unrelated.insert("\(a.rule.title) [\(a.rule.level)]") }
+                if d.ruleIDs.contains(a.rule.id) { own += 1 } else if a.rule.level >= .high, !d.related.contains(a.rule.id),
+                   !a.rule.related.contains(where: d.ruleIDs.contains) { unrelated.insert("\(a.rule.title) [\(a.rule.level)]") }
             }, onProblem: { problems.append($0) })
             pipeline.scan(file: sample)
             if pipeline.stats.records == 0 { problems.append("no record was read (\(pipeline.stats.formatByFile.first?.format ?? "?"))") }

@@ -62,10 +62,8 @@ public final class Evaluator {
             let present = f.paths.contains { e.exists($0) }
             return present == wanted
         }
-        if f.all {
-            return f.tests.allSatisfy { t in anyValue(f, t, e) }
-        }
-        return f.tests.contains { t in anyValue(f, t, e) }
+        let hit = f.all ? f.tests.allSatisfy { t in anyValue(f, t, e) } : f.tests.contains { t in anyValue(f, t, e) }
+        return hit != f.negated
     }
 
     private func anyValue(_ f: FieldTest, _ t: ValueTest, _ e: EventView) -> Bool {
@@ -93,10 +91,6 @@ public final class Evaluator {
         case .glob(let g):
             if kind == .object || kind == .array || kind == .null { return false }
             return e.withText(n) { g.matches($0) }
-        case .notGlob(let g):
-            if kind == .object || kind == .array { return false }
-            if kind == .null { return true }
-            return e.withText(n) { !g.matches($0) }
         case .number(let value, let g):
             if kind == .number {
                 return e.withText(n) { Numbers.parse($0) == value }
@@ -137,11 +131,14 @@ public final class Evaluator {
                 return op.holds(x, value)
             }
         case .fieldref(let paths, let mode, let cased, let negated):
-            if kind == .object || kind == .array { return false }
+            // A JSON null has no value to compare (as in `.glob`): its text `null` must not
+            // equal the other field's null, nor the string "null".
+            if kind == .object || kind == .array || kind == .null { return false }
             return e.withText(n) { v in
                 var hit = false
                 for p in paths {
                     e.forEachValue(p) { other in
+                        if e.kind(other) == .null { return false }
                         e.withText(other) { o in
                             hit = FieldRef.compare(v, o, mode: mode, folding: !cased)
                         }

@@ -15,6 +15,8 @@ public struct RuleInfo: Sendable {
     public var falsepositives: [String]
     public var references: [String]
     public var seeds: [String]
+    /// Ids of rules declared related (`related:`); overlaps between them are expected.
+    public var related: [String]
     public var logsource: LogSource
     public var file: String
     public var line: Int
@@ -93,7 +95,7 @@ public struct RuleSet: Sendable {
             id: rule.id ?? rule.title, title: rule.title, level: rule.level.flatMap(Level.init(name:)) ?? .medium,
             status: rule.status, description: rule.description, tags: rule.tags, techniques: rule.techniques,
             tactics: rule.tactics, falsepositives: rule.falsepositives, references: rule.references, seeds: rule.seeds,
-            logsource: rule.logsource, file: rule.location.file, line: rule.location.line)
+            related: rule.related.map(\.id), logsource: rule.logsource, file: rule.location.file, line: rule.location.line)
         // Compile once with native paths to surface errors even when no source routes the rule.
         do {
             _ = try RuleCompiler(options: options).compile(rule)

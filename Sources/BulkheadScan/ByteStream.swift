@@ -52,6 +52,7 @@ public final class ByteStream {
         if let inflater {
             while true {
                 if let out = try inflater.drain() { return out }
+                if inflater.hasPendingInput { continue }
                 var input = pending
                 pending = []
                 if input.isEmpty { input = try readRaw(max: raw.count) }
@@ -106,29 +107,39 @@ final class Inflater {
 
     /// Decompresses what it can from the pending input; nil when more input is needed.
     func drain() throws -> [UInt8]? {
-        guard inputOffset < input.count else { return nil }
-        return try input.withUnsafeMutableBufferPointer { inBuf -> [UInt8]? in
-            try out.withUnsafeMutableBufferPointer { outBuf -> [UInt8]? in
-                stream.next_in = inBuf.baseAddress! + inputOffset
-                stream.avail_in = UInt32(input.count - inputOffset)
+        let total = input.count
+        let offset = inputOffset
+        guard offset < total else { return nil }
+        let outCount = out.count
+        // Counts are read before the buffers are borrowed: no overlapping access to self.
+        let (rc, remainingIn, remainingOut, message): (Int32, Int, Int, String?) = input.withUnsafeMutableBufferPointer { inBuf in
+            out.withUnsafeMutableBufferPointer { outBuf in
+                stream.next_in = inBuf.baseAddress! + offset
+                stream.avail_in = UInt32(total - offset)
                 stream.next_out = outBuf.baseAddress
-                stream.avail_out = UInt32(outBuf.count)
+                stream.avail_out = UInt32(outCount)
                 let rc = inflate(&stream, Z_NO_FLUSH)
-                let consumed = (input.count - inputOffset) - Int(stream.avail_in)
-                inputOffset += consumed
-                let produced = outBuf.count - Int(stream.avail_out)
-                if rc == Z_STREAM_END {
-                    // Another gzip member may follow (concatenated .gz files).
-                    inflateReset(&stream)
-                } else if rc != Z_OK && rc != Z_BUF_ERROR {
-                    let msg = stream.msg.map { String(cString: $0) } ?? "error \(rc)"
-                    throw ScanError.gzip(name, msg)
-                }
-                if produced == 0 && consumed == 0 { inputOffset = input.count; return nil }
-                return Array(outBuf[0..<produced])
+                return (rc, Int(stream.avail_in), Int(stream.avail_out), stream.msg.map { String(cString: $0) })
             }
         }
+        let consumed = (total - offset) - remainingIn
+        inputOffset += consumed
+        let produced = outCount - remainingOut
+        if rc == Z_STREAM_END {
+            // Another gzip member may follow (concatenated .gz files).
+            inflateReset(&stream)
+        } else if rc != Z_OK && rc != Z_BUF_ERROR {
+            throw ScanError.gzip(name, message ?? "error \(rc)")
+        }
+        if produced == 0 {
+            // Nothing came out: either the input is used up or more is needed.
+            if consumed == 0 { inputOffset = total }
+            return nil
+        }
+        return Array(out[0..<produced])
     }
+
+    var hasPendingInput: Bool { inputOffset < input.count }
 
     func finish() throws -> [UInt8] { [] }
 }

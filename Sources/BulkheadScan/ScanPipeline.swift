@@ -178,7 +178,11 @@ public final class ScanPipeline {
             }
         }
         guard let start = first.firstIndex(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return .empty }
-        if first[start] == UInt8(ascii: "[") { return .jsonDocument }
+        if first[start] == UInt8(ascii: "["), let next = first[(start + 1)...].first(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }),
+           "{[\"]-0123456789tfn".utf8.contains(next) {
+            // A JSON array; `[INFO] ...` (CoreDNS) and other bracketed text fall through to text sniffing.
+            return .jsonDocument
+        }
         if first[start] == UInt8(ascii: "{") {
             // One record per line if the first line is a complete JSON value.
             let end = first[start...].firstIndex(of: 0x0A) ?? first.count

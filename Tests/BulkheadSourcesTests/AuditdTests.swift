@@ -86,6 +86,7 @@ struct AuditdTests {
         let e = try event(try run(), serial: "801")
         #expect(e.kind == 0)
         #expect(e.value("syscall") == "memfd_create")
+        #expect(e.value("SYSCALL") == "memfd_create") // as ENRICHED logs and SigmaHQ rules name it
         #expect(e.value("brand_new_field") == "surprise")
         #expect(e.value("exe")?.hasSuffix("/ecasound") == true)
     }
@@ -140,6 +141,7 @@ struct AuditdTests {
         #expect(!format.sniff(["#separator \\x09", "#set_separator\t,"]))
         #expect(!format.sniff(["2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK"]))
         #expect(!format.sniff(["{\"type\":\"x\"}"]))
+        #expect(!format.sniff(["{\"message\":\"type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e\"}"]))
     }
 
     @Test func syscallTable() {

@@ -32,6 +32,8 @@ public struct FieldTest: Sendable {
     public var all: Bool
     /// `|exists`: presence test instead of value tests.
     public var exists: Bool?
+    /// `|neq`: the item's result is inverted (absent fields match).
+    public var negated: Bool
     public var line: Int
 }
 
@@ -60,8 +62,6 @@ public indirect enum ValueTest: Sendable {
     /// String comparison with Sigma wildcards (also how numbers and booleans written as
     /// strings compare).
     case glob(GlobPattern)
-    /// Not equal to the pattern; the field must be present.
-    case notGlob(GlobPattern)
     case regex(SigmaRegex)
     case cidr(CIDR)
     case compare(CompareOp, Double)

@@ -103,7 +103,7 @@ public struct RuleCompiler: Sendable {
             guard item.values.count == 1, case .bool(let b) = item.values[0] else {
                 throw CompileError(code: .invalidValue, message: "`\(field)|exists` takes `true` or `false`", line: item.line)
             }
-            return FieldTest(paths: paths, tests: [], all: false, exists: b, line: item.line)
+            return FieldTest(paths: paths, tests: [], all: false, exists: b, negated: false, line: item.line)
         }
         if mods.all && item.values.count == 1 {
             // The specification discourages it; still well defined (AND of one value).
@@ -120,7 +120,9 @@ public struct RuleCompiler: Sendable {
         if mods.all && item.values.count > 1 && tests.count != item.values.count {
             throw CompileError(code: .invalidModifierCombination, message: "`all` combined with a value-expanding modifier is not supported", line: item.line)
         }
-        return FieldTest(paths: paths, tests: tests, all: mods.all, exists: nil, line: item.line)
+        // `neq` negates the whole item (as pySigma: NOT of the ORed values): the field differs
+        // from every value, and an absent field differs too.
+        return FieldTest(paths: paths, tests: tests, all: mods.all, exists: nil, negated: mods.neq && !mods.fieldref, line: item.line)
     }
 
     /// Expanded matchers for one rule value under the item's modifiers.
@@ -135,7 +137,7 @@ public struct RuleCompiler: Sendable {
         case .number(let text):
             guard let n = Double(text) else { throw CompileError(code: .invalidNumber, message: "`\(text)` is not a number", line: line) }
             if let op = mods.compare { return [.compare(op, n)] }
-            if mods.neq && mods.match == .equal && mods.transforms.isEmpty && !mods.fieldref { return [.compare(.neq, n)] }
+            if mods.neq && mods.match == .equal && mods.transforms.isEmpty && !mods.fieldref { return [.number(n, .sigma(text, caseSensitive: false))] }
             if let part = mods.timePart { return [.timePart(part, mods.timeCompare ?? .eq, n)] }
             if mods.isPlain { return [.number(n, .sigma(text, caseSensitive: false))] }
         case .string:
@@ -219,7 +221,7 @@ public struct RuleCompiler: Sendable {
             case .sigma(let s): pattern = .sigma(s, caseSensitive: mods.cased, prefixStar: pre, suffixStar: post)
             case .bytes(let b): pattern = .literal(b, caseSensitive: mods.cased, prefixStar: pre, suffixStar: post)
             }
-            return mods.neq ? .notGlob(pattern) : .glob(pattern)
+            return .glob(pattern)
         }
     }
 

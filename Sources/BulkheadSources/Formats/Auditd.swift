@@ -10,6 +10,7 @@ public struct AuditdFormat: TextFormat {
     public func sniff(_ firstLines: [String]) -> Bool {
         var hits = 0
         for line in firstLines where !line.isEmpty {
+            if line.hasPrefix("{") || line.hasPrefix("[") { return false } // JSON (e.g. auditd inside syslog JSON)
             if line.contains("type=") && line.contains("msg=audit(") { hits += 1 } else if hits == 0 { return false }
         }
         return hits > 0
@@ -354,7 +355,13 @@ extension AuditdDecoder {
         }
 
         let syscall = syscallName(ev)
-        if let syscall { w.string("syscall", syscall) }
+        if let syscall {
+            w.string("syscall", syscall)
+            // ENRICHED logs spell the translated name `SYSCALL`; SigmaHQ rules use that key.
+            let enriched = ev.enriched.first { $0.key == "SYSCALL" }.map { text($0, hex: false) }
+            w.string("SYSCALL", enriched ?? syscall)
+            seen.insert("SYSCALL")
+        }
 
         var names: [String] = [], nametypes: [String] = [], keys: [String] = []
         var argv: [Int: [UInt8]] = [:], argParts: [Int: [(Int, [UInt8])]] = [:]

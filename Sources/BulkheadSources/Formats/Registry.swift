@@ -22,9 +22,15 @@ public enum Formats {
     public static let all: [TelemetryFormat] = [
         // Binary captures (sniffed by magic number).
         // -- binary formats: begin
+        .binary(PcapFormat()),
         // -- binary formats: end
         // Line-oriented text formats.
         // -- text formats: begin
+        .text(AuditdFormat()),
+        .text(ZeekTSVFormat(.conn)),
+        .text(ZeekTSVFormat(.dns)),
+        .text(VPCFlowFormat()),
+        .text(CoreDNSFormat()),
         // -- text formats: end
         // JSON formats, most specific first.
         .json(KubernetesAuditFormat()),

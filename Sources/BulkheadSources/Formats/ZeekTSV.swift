@@ -13,7 +13,8 @@ public struct ZeekTSVFormat: TextFormat {
         mapping = SourceMapping.load(log == .conn ? "zeek_conn_tsv" : "zeek_dns_tsv")
     }
 
-    public func sniff(_ firstLines: [String]) -> Bool {
+    public func sniff(_ lines: [String]) -> Bool {
+        let firstLines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
         guard let first = firstLines.first(where: { !$0.isEmpty }), first.hasPrefix("#separator") || first.hasPrefix("#fields") else { return false }
         for line in firstLines {
             if line.hasPrefix("#path") {
@@ -121,6 +122,8 @@ struct ZeekTSVDecoder: TextDecoder {
         emit(w.finish(), 0, lineNumber)
         return nil
     }
+
+    mutating func finish(emit: ([UInt8], Int, Int) -> Void) {}
 
     private func split(_ a: [UInt8], on sep: [UInt8]) -> [[UInt8]] {
         guard !sep.isEmpty else { return [a] }

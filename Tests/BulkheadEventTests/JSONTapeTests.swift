@@ -1,0 +1,120 @@
+import BulkheadEvent
+import Testing
+
+func withView<R>(_ json: String, _ body: (EventView) -> R) throws -> R {
+    var tape = JSONTape()
+    let bytes = Array(json.utf8)
+    return try bytes.withUnsafeBytes { raw in
+        try EventView.with(bytes: raw, tape: &tape, scratch: ScratchBuffer()) { body($0) }
+    }
+}
+
+func parseError(_ json: [UInt8], limits: JSONTape.Limits = .init()) -> JSONError.Code? {
+    var tape = JSONTape(limits: limits)
+    return json.withUnsafeBytes { raw -> JSONError.Code? in
+        do {
+            try tape.parse(raw)
+            return nil
+        } catch let e as JSONError {
+            return e.code
+        } catch {
+            return nil
+        }
+    }
+}
+
+@Suite struct JSONTapeTests {
+    @Test func parsesNestedValuesAsByteRanges() throws {
+        let s = try withView(#"{"a":{"b":[1,{"c":"x\"y"}]},"d":true,"e":null,"f":-1.5e3}"#) { v in
+            (v.firstString(FieldPath("a.b.c")), v.firstString(FieldPath("d")), v.first(FieldPath("e")).map { v.kind($0) }, v.firstString(FieldPath("f")))
+        }
+        #expect(s.0 == "x\"y")
+        #expect(s.1 == "true")
+        #expect(s.2 == .null)
+        #expect(s.3 == "-1.5e3")
+    }
+
+    @Test(arguments: [
+        (#"{"a":1"#, JSONError.Code.unexpectedEnd),
+        (#"{"a":}"#, .unexpectedByte),
+        (#"{"a":1}x"#, .trailingData),
+        (#"{"a":"\q"}"#, .invalidEscape),
+        (#"{"a":01}"#, .unexpectedByte),
+        ("{\"a\":\"\u{01}\"}", .controlCharacter),
+        ("", .empty),
+    ])
+    func rejectsMalformedInput(json: String, code: JSONError.Code) {
+        #expect(parseError(Array(json.utf8)) == code)
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        var bytes = Array(#"{"a":"xx"}"#.utf8)
+        bytes[6] = 0xC3; bytes[7] = 0x28  // a lead byte followed by a non-continuation
+        #expect(parseError(bytes) == .invalidUTF8)
+        #expect(parseError(Array("{\"a\":\"\u{E9}\u{1F600}\"}".utf8)) == nil)
+    }
+
+    @Test func deepNestingIsBoundedNotACrash() {
+        let deep = Array((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8)
+        #expect(parseError(deep) == .tooDeep)
+        let ok = Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8)
+        #expect(parseError(ok) == nil)
+    }
+
+    @Test func sizeLimit() {
+        #expect(parseError(Array(#"{"a":"0123456789"}"#.utf8), limits: .init(maxDepth: 10, maxBytes: 8)) == .tooLarge)
+    }
+
+    @Test func unicodeEscapesAndSurrogatePairs() throws {
+        let s = try withView(#"{"k":"caf\u00e9 \ud83d\ude00 \u0041"}"#) { $0.firstString(FieldPath("k")) }
+        #expect(s == "café 😀 A")
+    }
+}
+
+@Suite struct FieldPathTests {
+    @Test func pathsCrossArraysAndMatchAnyElement() throws {
+        let json = #"{"spec":{"containers":[{"name":"a","securityContext":{"privileged":false}},{"name":"b","securityContext":{"privileged":true}}]}}"#
+        let values = try withView(json) { v -> [String] in
+            var out: [String] = []
+            v.forEachValue(FieldPath("spec.containers.securityContext.privileged")) { out.append(v.string($0)); return false }
+            return out
+        }
+        #expect(values == ["false", "true"])
+    }
+
+    @Test func keysContainingDotsWithAndWithoutQuotes() throws {
+        let json = #"{"annotations":{"authorization.k8s.io/decision":"allow"},"output_fields":{"proc.cmdline":"nc -e sh","proc":{"x":1}}}"#
+        let r = try withView(json) { v in
+            (v.firstString(FieldPath(#"annotations."authorization.k8s.io/decision""#)),
+             v.firstString(FieldPath("annotations.authorization.k8s.io/decision")),
+             v.firstString(FieldPath("output_fields.proc.cmdline")),
+             v.firstString(FieldPath("output_fields.proc.x")))
+        }
+        #expect(r.0 == "allow")
+        #expect(r.1 == "allow")
+        #expect(r.2 == "nc -e sh")
+        #expect(r.3 == "1")
+    }
+
+    @Test func leafArraysYieldElements() throws {
+        let n = try withView(#"{"user":{"groups":["system:masters","dev"]}}"#) { v -> Int in
+            var n = 0
+            v.forEachValue(FieldPath("user.groups")) { _ in n += 1; return false }
+            return n
+        }
+        #expect(n == 2)
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func rfc3339AndEpochs() {
+        func ns(_ s: String, number: Bool = false) -> Int64? {
+            Array(s.utf8).withUnsafeBufferPointer { Timestamps.epochNanos($0, isNumber: number) }
+        }
+        #expect(ns("1970-01-01T00:00:00Z") == 0)
+        #expect(ns("2026-11-23T18:33:20.5Z") == 1_795_458_800_500_000_000)
+        #expect(ns("2026-11-23T19:33:20+01:00") == 1_795_458_800_000_000_000)
+        #expect(ns("1795458800", number: true) == 1_795_458_800_000_000_000)
+        #expect(Timestamps.format(epochNanos: 1_795_458_800_500_000_000) == "2026-11-23T18:33:20.500Z")
+    }
+}
