@@ -20,7 +20,9 @@ public struct ScanStats: Sendable {
     public var bytes = 0
     public var records = 0
     public var recordsBySource: [String: Int] = [:]
-    public var formatByFile: [(file: String, format: String)] = []
+    /// Per input: the format detected, records read and bad records.
+    public var inputs: [(file: String, format: String, records: Int, bad: Int, sources: [String])] = []
+    public var formatByFile: [(file: String, format: String)] { inputs.map { ($0.file, $0.format) } }
     public var badRecords = 0
     public var badBySource: [String: Int] = [:]
     public var alerts = 0
@@ -119,10 +121,17 @@ public final class ScanPipeline {
             return
         }
         stats.files += 1
+        let recordsBefore = stats.records, badBefore = stats.badRecords
+        let sourcesBefore = stats.recordsBySource
+        var label = "unreadable"
+        defer {
+            let sources = stats.recordsBySource.filter { $0.value != sourcesBefore[$0.key] }.keys.sorted()
+            stats.inputs.append((stream.name, label, stats.records - recordsBefore, stats.badRecords - badBefore, sources))
+        }
         do {
             let first = try stream.next()
             let detected = detect(first)
-            stats.formatByFile.append((stream.name, detected.label))
+            label = detected.label
             switch detected {
             case .binary(let index, _):
                 try scanBinary(stream, first: first, format: index)

@@ -24,6 +24,7 @@ struct Scan: ParsableCommand {
     @Flag(help: "Include the matching record in text output.") var showEvent = false
     @Flag(help: "No colour even on a terminal.") var noColor = false
     @Flag(name: .shortAndLong, help: "No summary on stderr.") var quiet = false
+    @Flag(help: "Print each input's detected format, records and bad records (tab-separated) to stderr.") var fileReport = false
 
     func run() throws {
         guard let alertFormat = AlertFormat(rawValue: output) else { throw ValidationError("--output must be text, jsonl or ocsf") }
@@ -60,6 +61,9 @@ struct Scan: ParsableCommand {
         if stderrTTY && !quiet { StandardError.write("\r\u{1B}[K") }
         let elapsed = Date().timeIntervalSince(start)
         if !quiet { StandardError.write(Summary.render(pipeline.stats, elapsed: elapsed, rules: ruleSet.ruleCount)) }
+        if fileReport {
+            for f in pipeline.stats.inputs { StandardError.write("file\t\(f.file)\t\(f.sources.joined(separator: ",").isEmpty ? "-" : f.sources.joined(separator: ","))\t\(f.records)\t\(f.bad)\t\(f.format)\n") }
+        }
         if !pipeline.stats.operationalErrors.isEmpty { throw ExitCode(2) }
         if let failLevel, let maxLevel, maxLevel >= failLevel { throw ExitCode(1) }
     }
