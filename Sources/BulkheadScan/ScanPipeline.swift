@@ -269,25 +269,25 @@ public final class ScanPipeline {
         }
     }
 
-    func scanDocument(_ stream: ByteStream, first: [UInt8]) throws {
+    /// The rest of the stream, bounded by `maxDocumentBytes` (documents and captures are
+    /// decoded whole).
+    func readAll(_ stream: ByteStream, first: [UInt8]) throws -> [UInt8] {
         var all = first
         while true {
             let more = try stream.next()
-            if more.isEmpty { break }
+            if more.isEmpty { return all }
             all.append(contentsOf: more)
             if all.count > options.maxDocumentBytes { throw ScanError.tooLarge(stream.name, options.maxDocumentBytes) }
         }
+    }
+
+    func scanDocument(_ stream: ByteStream, first: [UInt8]) throws {
+        let all = try readAll(stream, first: first)
         all.withUnsafeBytes { jsonRecord($0, line: 1, name: stream.name) }
     }
 
     func scanBinary(_ stream: ByteStream, first: [UInt8], format: Int) throws {
-        var all = first
-        while true {
-            let more = try stream.next()
-            if more.isEmpty { break }
-            all.append(contentsOf: more)
-            if all.count > options.maxDocumentBytes { throw ScanError.tooLarge(stream.name, options.maxDocumentBytes) }
-        }
+        let all = try readAll(stream, first: first)
         guard case .binary(let f) = Formats.all[format] else { return }
         let name = stream.name
         all.withUnsafeBytes { raw in
