@@ -11,6 +11,9 @@ public struct ScanOptions: Sendable {
     public var forcedFormat: Int?
     /// Bad-record messages printed in full before only counting.
     public var maxReportedProblems = 50
+    /// Learn pods and containers from the records read (audit pod events, Pod objects, docker
+    /// inspect) into `engine.inventory`, for entity resolution of later records.
+    public var learnInventory = true
     public init() {}
 }
 
@@ -48,6 +51,7 @@ public final class ScanPipeline {
     private let scratch = ScratchBuffer()
     private var rewriteBuffer: [UInt8] = []
     private var reportedProblems = 0
+    private let learningFormats = Formats.all.map { Inventory.learningSources.contains($0.id) }
 
     public init(engine: Engine, options: ScanOptions = ScanOptions(), onAlert: @escaping (Alert) -> Void,
                 onProblem: @escaping (String) -> Void, onProgress: ((ScanStats) -> Void)? = nil) {
@@ -346,6 +350,9 @@ public final class ScanPipeline {
             // Point at the line inside a multi-line document where parsing stopped.
             let lineOfError = line + newlines(bytes, upTo: min(error.offset, bytes.count))
             bad(name, lineOfError, error.description, source: nil)
+            // A damaged array or wrapper document: keep every complete record before and after
+            // the damage rather than losing the whole file.
+            recoverElements(bytes, line: line, name: name, damagedAt: error.offset)
             return
         }
         tape.nodes.withUnsafeBufferPointer { nodes in
@@ -364,6 +371,60 @@ public final class ScanPipeline {
                 record(view, name: name, line: line)
             }
         }
+    }
+
+    /// Splits a document that failed to parse into the objects of its record array (a top-level
+    /// array, or the array after `"Records"`, `"records"` or `"items"`) by bracket depth, and
+    /// reads each complete one. The element containing the damage is already reported.
+    func recoverElements(_ bytes: UnsafeRawBufferPointer, line: Int, name: String, damagedAt: Int) {
+        guard let first = bytes.firstIndex(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else { return }
+        var start: Int?
+        if bytes[first] == UInt8(ascii: "[") {
+            start = first + 1
+        } else {
+            for key in ["\"Records\"", "\"records\"", "\"items\""] {
+                let k = Array(key.utf8)
+                guard let at = find(k, in: bytes) else { continue }
+                if let open = bytes[(at + k.count)...].firstIndex(of: UInt8(ascii: "[")) { start = open + 1; break }
+            }
+        }
+        guard var i = start else { return }
+        var lineCursor = line + newlines(bytes, upTo: i), offsetCursor = i
+        while i < bytes.count {
+            // Next object at array depth.
+            guard let open = bytes[i...].firstIndex(of: UInt8(ascii: "{")) else { return }
+            var depth = 0, inString = false, escaped = false, end: Int?
+            var j = open
+            while j < bytes.count {
+                let c = bytes[j]
+                if inString {
+                    if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
+                } else if c == 0x22 { inString = true }
+                else if c == 0x7B || c == 0x5B { depth += 1 }
+                else if c == 0x7D || c == 0x5D {
+                    depth -= 1
+                    if depth == 0 { end = j + 1; break }
+                }
+                j += 1
+            }
+            guard let e = end else { return }  // truncated: the damage was reported
+            lineCursor += newlines(bytes, from: offsetCursor, upTo: open)
+            offsetCursor = open
+            if !(open...e).contains(damagedAt) {
+                element(UnsafeRawBufferPointer(rebasing: bytes[open..<e]), line: lineCursor, name: name)
+            }
+            i = e
+        }
+    }
+
+    func find(_ needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        var i = 0
+        while i + needle.count <= hay.count {
+            if hay[i] == needle[0], (0..<needle.count).allSatisfy({ hay[i + $0] == needle[$0] }) { return i }
+            i += 1
+        }
+        return nil
     }
 
     /// Elements of a top-level array, `{"Records":[...]}`, `{"kind":"EventList","items":[...]}`
@@ -386,11 +447,15 @@ public final class ScanPipeline {
                 if v.nodes[value].kind == .array, Self.equals(k, "Records") || Self.equals(k, "records") || Self.equals(k, "items") {
                     candidate = value
                 }
-                if Self.equals(k, "kind"), v.nodes[value].kind == .string, Self.equals(v.rawBytes(value), "EventList") { isEventList = true }
+                if Self.equals(k, "kind"), v.nodes[value].kind == .string,
+                   Self.equals(v.rawBytes(value), "EventList") || Self.equals(v.rawBytes(value), "List") || Self.equals(v.rawBytes(value), "PodList") {
+                    isEventList = true
+                }
                 key = Int(v.nodes[value].after)
             }
             if let c = candidate {
-                // `items` only for EventList; Records/records wrappers carry few other keys.
+                // `items` only for EventList and v1 List / PodList (`kubectl get pods -A -o json`);
+                // Records/records wrappers carry few other keys.
                 let k = v.rawBytes(c - 1)
                 if Self.equals(k, "items") ? isEventList : keys <= 4 { array = c }
             }
@@ -477,6 +542,9 @@ public final class ScanPipeline {
     func evaluate(_ view: EventView, format: Int, kind: Int, name: String, line: Int) {
         stats.records += 1
         stats.recordsBySource[Formats.all[format].id, default: 0] += 1
+        if options.learnInventory, learningFormats[format] {
+            engine.inventory.learn(view, source: Formats.all[format].id, time: engine.time(view, format: format))
+        }
         engine.evaluate(view, format: format, kind: kind, origin: { Origin(name: name, line: line) }) { alert in
             stats.alerts += 1
             stats.alertsByLevel[alert.rule.level, default: 0] += 1

@@ -81,6 +81,18 @@ func gzip(_ bytes: [UInt8]) -> [UInt8] {
         #expect(run.problems.contains { $0.contains("audit.log:7: bad record: invalid UTF-8") })
     }
 
+    @Test func damagedDocumentsKeepTheirCompleteRecords() throws {
+        // A CloudTrail file cut off mid-record, and an array with one broken element.
+        let rules = execRule
+        let truncated = "{\"Records\":[\n" + auditEvent(1) + ",\n" + auditEvent(2) + ",\n" + String(auditEvent(3).prefix(60))
+        let broken = "[\n" + auditEvent(4) + ",\n{\"kind\":\"Event\",\"auditID\": nope},\n" + auditEvent(5) + "\n]"
+        let run = try ScanRun(rules: rules, files: ["cut.json": Array(truncated.utf8), "broken.json": Array(broken.utf8)])
+        let byFile = Dictionary(grouping: run.alerts, by: { ($0.origin.name as NSString).lastPathComponent })
+        #expect(byFile["cut.json"]?.map(\.origin.line) == [2, 3])
+        #expect(byFile["broken.json"]?.map(\.origin.line) == [2, 4])
+        #expect(run.stats.badRecords == 2)
+    }
+
     @Test func overlongLinesAreSkippedByLimit() throws {
         var options = ScanOptions()
         options.maxLineBytes = 4096
