@@ -22,13 +22,17 @@ let package = Package(
         .target(name: "BulkheadSources", dependencies: ["BulkheadEvent", "CZlib"],
                 resources: [.copy("Mappings")]),
         // Compiler (rules -> evaluation plan), router, evaluator, alerts. No I/O.
-        .target(name: "BulkheadEngine", dependencies: ["BulkheadEvent", "BulkheadRules", "BulkheadSources"]),
+        .target(name: "BulkheadEngine", dependencies: ["BulkheadEvent", "BulkheadRules", "BulkheadSources"],
+                // An Evaluator is owned by one thread; release builds skip the runtime
+                // exclusivity bookkeeping on its scratch state (debug builds and tests keep it).
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Alert renderers: terminal, JSON lines, OCSF.
         .target(name: "BulkheadSinks", dependencies: ["BulkheadEngine"]),
         // File and stdin reading, gzip, framing: the I/O around the engine for `scan`.
         .target(name: "BulkheadScan", dependencies: ["BulkheadEngine", "BulkheadSources", "CZlib"]),
         // The detection pack as a product: validation, ADS lint, ATT&CK catalog, coverage.
-        .target(name: "BulkheadDetections", dependencies: ["BulkheadEngine", "BulkheadScan", "BulkheadRules"]),
+        .target(name: "BulkheadDetections", dependencies: ["BulkheadEngine", "BulkheadScan", "BulkheadRules"],
+                resources: [.copy("Resources")]),
         .executableTarget(name: "bulkhead", dependencies: [
             "BulkheadDetections",
             "BulkheadEngine", "BulkheadSinks", "BulkheadSources", "BulkheadScan", "BulkheadRules",
@@ -38,7 +42,8 @@ let package = Package(
         .testTarget(name: "BulkheadSourcesTests", dependencies: ["BulkheadSources", "BulkheadEvent"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks", "BulkheadScan", "BulkheadRules", "CZlib"]),
-        .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan"]),
+        .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadRules", .product(name: "Yams", package: "Yams")],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

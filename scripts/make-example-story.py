@@ -59,6 +59,20 @@ pod['requestObject']['metadata'].update({'name': POD, 'namespace': NS, 'labels':
 pod['requestObject']['spec']['containers'][0].update({'name': 'tools', 'image': 'alpine:latest', 'command': ['sleep', 'infinity']})
 pod['requestObject']['spec']['nodeName'] = NODE
 story.append(('k8s', pod))
+# 2b. The kubelet reports the pod running, with its IP: bulkhead learns IP -> pod from this.
+status = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+          "auditID": "5d0c4a1e-3b7f-4a51-9c2e-0b8f1d2e3a41", "stage": "ResponseComplete",
+          "requestURI": f"/api/v1/namespaces/{NS}/pods/{POD}/status", "verb": "patch",
+          "user": {"username": f"system:node:{NODE}", "groups": ["system:nodes", "system:authenticated"]},
+          "sourceIPs": ["10.0.21.37"], "userAgent": "kubelet/v1.31.2 (linux/amd64) kubernetes/5864a46",
+          "objectRef": {"resource": "pods", "namespace": NS, "name": POD, "apiVersion": "v1", "subresource": "status"},
+          "responseStatus": {"metadata": {}, "code": 200},
+          "responseObject": {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": POD, "namespace": NS, "labels": {"run": POD}},
+                             "spec": {"nodeName": NODE, "serviceAccountName": "default"},
+                             "status": {"phase": "Running", "podIP": POD_IP, "podIPs": [{"ip": POD_IP}],
+                                        "containerStatuses": [{"name": "tools", "containerID": CID, "image": "docker.io/library/alpine:latest", "ready": True}]}},
+          "requestReceivedTimestamp": "2026-11-20T14:02:14.210000Z", "stageTimestamp": "2026-11-20T14:02:14.215000Z"}
+story.append(('k8s', status))
 # 3. kubectl exec into it with a shell.
 ex = k8s('kubernetes/execution_pod_exec_shell_or_network_tool/events/fires-exec-interactive-bash.json', '2026-11-20T14:03:40.002000Z')
 ex['objectRef'].update({'namespace': NS, 'name': POD})

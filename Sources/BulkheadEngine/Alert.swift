@@ -48,6 +48,21 @@ public struct Alert: Sendable {
     /// The matching record as JSON text.
     public var event: String
     public var responseSteps: [String] = []
+    /// Containment artefacts for the alert's entity (printed for a human, never executed).
+    public var containment: [Artefact] = []
+}
+
+/// A containment artefact: a NetworkPolicy, a block of shell commands, a note.
+public struct Artefact: Sendable, Hashable {
+    /// `networkpolicy`, `kubectl`, `docker`, `aws`, `azure`, `gcp`, `warning`.
+    public var kind: String
+    public var title: String
+    public var text: String
+    public init(kind: String, title: String, text: String) {
+        self.kind = kind
+        self.title = title
+        self.text = text
+    }
 }
 
 /// Extracts entity fields and event time from a record, following the source's mapping.

@@ -7,7 +7,58 @@ public final class Evaluator {
     /// Search results memoised per rule evaluation: 0 unknown, 1 false, 2 true.
     private var memo: [UInt8] = Array(repeating: 0, count: 64)
 
+    // Per-event path lookup cache: slot → range of value nodes in `cachedValues`, valid while
+    // `cacheGeneration[slot] == generation`. Reused across events: no allocation in steady state.
+    private var generation: UInt32 = 1
+    private var cacheGeneration: [UInt32] = []
+    private var cacheStart: [Int32] = []
+    private var cacheCount: [Int32] = []
+    private var cachedValues: [Int32] = []
+
     public init() {}
+
+    /// Starts a new record: forgets the previous record's cached lookups.
+    public func beginEvent() {
+        generation &+= 1
+        if generation == 0 {
+            for i in cacheGeneration.indices { cacheGeneration[i] = 0 }
+            generation = 1
+        }
+        cachedValues.removeAll(keepingCapacity: true)
+    }
+
+    /// Value nodes a path reaches in the current record, walked once per record and slot.
+    @inline(__always)
+    private func values(slot: Int, path: FieldPath, _ e: EventView) -> Range<Int> {
+        if slot >= cacheGeneration.count {
+            let n = slot + 64
+            cacheGeneration += Array(repeating: 0, count: n - cacheGeneration.count)
+            cacheStart += Array(repeating: 0, count: n - cacheStart.count)
+            cacheCount += Array(repeating: 0, count: n - cacheCount.count)
+        }
+        if cacheGeneration[slot] != generation {
+            let start = cachedValues.count
+            e.forEachValue(path) { node in
+                cachedValues.append(Int32(node))
+                return false
+            }
+            cacheGeneration[slot] = generation
+            cacheStart[slot] = Int32(start)
+            cacheCount[slot] = Int32(cachedValues.count - start)
+        }
+        let start = Int(cacheStart[slot])
+        return start..<(start + Int(cacheCount[slot]))
+    }
+
+    /// Calls `body` for each value of the test's `k`-th path until it returns true.
+    @inline(__always)
+    private func anyNode(_ f: FieldTest, _ k: Int, _ e: EventView, _ body: (Int) -> Bool) -> Bool {
+        if f.slots.isEmpty {
+            return e.forEachValue(f.paths[k], body)
+        }
+        for i in values(slot: f.slots[k], path: f.paths[k], e) where body(Int(cachedValues[i])) { return true }
+        return false
+    }
 
     public func matches(_ plan: RulePlan, _ event: EventView) -> Bool {
         if memo.count < plan.searches.count { memo = Array(repeating: 0, count: plan.searches.count) }
@@ -45,7 +96,14 @@ public final class Evaluator {
         let r: Bool
         switch plan.searches[i] {
         case .maps(let maps):
-            r = maps.contains { map in map.allSatisfy { fieldTest($0, e) } }
+            // Index loops, not closures: no copies of the field tests on the hot path.
+            var any = false
+            for m in maps.indices {
+                var all = true
+                for t in maps[m].indices where !fieldTest(maps[m][t], e) { all = false; break }
+                if all { any = true; break }
+            }
+            r = any
         case .keywords(let tests, let all):
             if all {
                 r = tests.allSatisfy { t in e.forEachLeaf { leaf in valueTest(t, leaf, e) } }
@@ -59,10 +117,15 @@ public final class Evaluator {
 
     func fieldTest(_ f: FieldTest, _ e: EventView) -> Bool {
         if let wanted = f.exists {
-            let present = f.paths.contains { e.exists($0) }
+            let present = f.paths.indices.contains { k in anyNode(f, k, e) { _ in true } }
             return present == wanted
         }
-        let hit = f.all ? f.tests.allSatisfy { t in anyValue(f, t, e) } : f.tests.contains { t in anyValue(f, t, e) }
+        var hit = f.all
+        for i in f.tests.indices {
+            let h = anyValue(f, f.tests[i], e)
+            if f.all && !h { hit = false; break }
+            if !f.all && h { hit = true; break }
+        }
         return hit != f.negated
     }
 
@@ -70,18 +133,16 @@ public final class Evaluator {
         if case .null = t {
             // Null matches an absent field or a JSON null.
             var sawValue = false
-            for p in f.paths {
-                var isNull = false
-                e.forEachValue(p) { n in
+            for k in f.paths.indices {
+                let isNull = anyNode(f, k, e) { n in
                     sawValue = true
-                    if e.kind(n) == .null { isNull = true; return true }
-                    return false
+                    return e.kind(n) == .null
                 }
                 if isNull { return true }
             }
             return !sawValue
         }
-        for p in f.paths where e.forEachValue(p, { n in valueTest(t, n, e) }) { return true }
+        for k in f.paths.indices where anyNode(f, k, e, { n in valueTest(t, n, e) }) { return true }
         return false
     }
 

@@ -64,6 +64,8 @@ public struct RuleSet: Sendable {
     /// routes[format][kind] → rules to test.
     public private(set) var routes: [[[Entry]]] = []
     public let mappings: [SourceMapping]
+    /// Field path → per-event lookup cache slot (shared by all routed plans).
+    public private(set) var pathSlots: [FieldPath: Int] = [:]
     /// Rules whose logsource no known source produces (kept, reported, never evaluated).
     public private(set) var unrouted: [Int] = []
 
@@ -112,7 +114,8 @@ public struct RuleSet: Sendable {
         for (fi, mapping) in mappings.enumerated() {
             for (ki, kind) in mapping.kinds.enumerated() where rule.logsource.applies(to: kind.logsource) {
                 let compiler = RuleCompiler(options: options, resolve: { mapping.paths(for: $0) })
-                guard let plan = try? compiler.compile(rule) else { continue }
+                guard var plan = try? compiler.compile(rule) else { continue }
+                plan.assignSlots(&pathSlots)
                 var filterPlans: [RulePlan] = []
                 for f in applicableFilters where f.logsource.applies(to: kind.logsource) {
                     do {

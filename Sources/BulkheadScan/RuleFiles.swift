@@ -13,7 +13,19 @@ public enum RuleFiles {
 
     public static func yamlFiles(_ paths: [String]) -> (files: [String], errors: [String]) {
         let (all, errors) = ScanPipeline.expand(paths)
-        return (all.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }, errors)
+        return (all.filter { ($0.hasSuffix(".yml") || $0.hasSuffix(".yaml")) && !isTuningFile($0) }, errors)
+    }
+
+    /// Tuning files (`exceptions.yml`) live beside the rules but are not Sigma documents.
+    public static func isTuningFile(_ path: String) -> Bool {
+        let name = (path as NSString).lastPathComponent
+        return name == "exceptions.yml" || name == "exceptions.yaml"
+    }
+
+    /// The pack's default tuning file, when it has one.
+    public static func defaultExceptions(pack: String) -> String? {
+        let path = (pack as NSString).appendingPathComponent("exceptions.yml")
+        return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     public static func load(_ paths: [String], loader: RuleLoader = RuleLoader()) -> Loaded {

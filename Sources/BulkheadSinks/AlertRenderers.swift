@@ -12,11 +12,14 @@ public struct AlertRenderer: Sendable {
     public var color: Bool
     /// Include the matching record in text output.
     public var showEvent: Bool
+    /// Text output: every response step and the full containment artefacts under each alert.
+    public var respond: Bool
 
-    public init(format: AlertFormat, color: Bool = false, showEvent: Bool = false) {
+    public init(format: AlertFormat, color: Bool = false, showEvent: Bool = false, respond: Bool = false) {
         self.format = format
         self.color = color
         self.showEvent = showEvent
+        self.respond = respond
     }
 
     public func render(_ a: Alert) -> String {
@@ -41,6 +44,22 @@ public struct AlertRenderer: Sendable {
         }
     }
 
+    /// The full response: numbered steps, then each artefact indented under its title.
+    func responseText(_ a: Alert) -> String {
+        var s = ""
+        for (i, step) in a.responseSteps.enumerated() {
+            s += "    \(paint(i == 0 ? "respond" : "       ", "2")) \(i + 1). \(Terminal.sanitize(step))\n"
+        }
+        for art in a.containment {
+            s += "    \(paint("contain", art.kind == "warning" ? "1;33" : "2")) \(Terminal.sanitize(art.title)) (\(art.kind), not executed)\n"
+            let body = art.text.hasSuffix("\n") ? String(art.text.dropLast()) : art.text
+            for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+                s += "        \(Terminal.sanitize(String(line)))\n"
+            }
+        }
+        return s
+    }
+
     func text(_ a: Alert) -> String {
         var s = "\(levelTag(a.rule.level)) \(paint(Terminal.sanitize(a.rule.title), "1"))"
         if !a.rule.techniques.isEmpty { s += "  [\(a.rule.techniques.joined(separator: ","))]" }
@@ -52,8 +71,14 @@ public struct AlertRenderer: Sendable {
             s += "    \(paint("entity", "2"))  \(parts.joined(separator: " "))\n"
         }
         s += "    \(paint("rule", "2"))    \(a.rule.id)\n"
-        if !a.responseSteps.isEmpty {
-            s += "    \(paint("respond", "2")) \(Terminal.sanitize(a.responseSteps[0]))\n"
+        if respond {
+            s += responseText(a)
+        } else if !a.responseSteps.isEmpty || !a.containment.isEmpty {
+            if let first = a.responseSteps.first { s += "    \(paint("respond", "2")) 1. \(Terminal.sanitize(first))\n" }
+            var what: [String] = []
+            if a.responseSteps.count > 1 { what.append("\(a.responseSteps.count) steps") }
+            if !a.containment.isEmpty { what.append("\(a.containment.count) containment artefact\(a.containment.count == 1 ? "" : "s")") }
+            if !what.isEmpty { s += "    \(paint("hint", "2"))    \(what.joined(separator: ", ")): rerun with --respond\n" }
         }
         if showEvent {
             s += "    \(paint("event", "2"))   \(Terminal.sanitize(String(a.event.prefix(600))))\n"
@@ -151,8 +176,15 @@ public enum AlertJSON {
             ("origin", .object([("file", .string(a.origin.name)), ("line", .int(Int64(a.origin.line)))])),
             ("entity", .object(entity)),
             ("response", .array(a.responseSteps.map { .string($0) })),
+            ("containment", .array(a.containment.map(AlertJSON.artefact))),
             ("event", .raw(a.event)),
         ]
+    }
+}
+
+extension AlertJSON {
+    public static func artefact(_ x: Artefact) -> JSONValue {
+        .object([("kind", .string(x.kind)), ("title", .string(x.title)), ("text", .string(x.text))])
     }
 }
 
@@ -205,7 +237,7 @@ public enum OCSF {
             ])),
             ("resources", .array(resources)),
             ("remediation", .object([("desc", .string(a.responseSteps.joined(separator: "\n")))])),
-            ("unmapped", .object([("entity", .object(entity))])),
+            ("unmapped", .object([("entity", .object(entity)), ("containment", .array(a.containment.map(AlertJSON.artefact)))])),
             ("raw_data", .string(a.event)),
         ]
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BulkheadDetections
 import BulkheadEngine
 import BulkheadRules
 import BulkheadScan
@@ -21,9 +22,13 @@ struct Scan: ParsableCommand {
     @Option(help: "Longest accepted line in bytes.") var maxLineBytes = 16 << 20
     @Option(help: "Deepest accepted JSON nesting.") var maxDepth = 256
     @Option(help: "YAML file mapping placeholder names to value lists, for the expand modifier.") var placeholders: String?
+    @Option(help: "Inventory for entity resolution (repeatable): `kubectl get pods -A -o json` or `docker inspect` output. Pod IPs and container ids in records are attributed to their pods.") var inventory: [String] = []
     @Flag(help: "Include the matching record in text output.") var showEvent = false
     @Flag(help: "No colour even on a terminal.") var noColor = false
     @Flag(name: .shortAndLong, help: "No summary on stderr.") var quiet = false
+    @Flag(help: "Print every response step and the containment artefacts (NetworkPolicy, kubectl/docker/cloud commands; never executed) under each alert.") var respond = false
+    @Option(help: "Tuning file of exceptions (replaces the pack's Detections/exceptions.yml).") var exceptions: String?
+    @Flag(help: "Apply no exceptions, not even the pack's defaults.") var noExceptions = false
     @Flag(help: "Print each input's detected format, records and bad records (tab-separated) to stderr.") var fileReport = false
 
     func run() throws {
@@ -42,12 +47,25 @@ struct Scan: ParsableCommand {
         }
         let ruleSet = try CLIRules.load(paths: rules, strict: strict, placeholders: placeholders, quiet: quiet)
         let engine = Engine(ruleSet: ruleSet)
+        for path in inventory {
+            do {
+                let n = try InventoryFiles.load(path: path, into: &engine.inventory)
+                if !quiet { StandardError.write("bulkhead: inventory \(path): \(n.pods) pods, \(n.containers) containers\n") }
+            } catch {
+                StandardError.write("bulkhead: error: inventory: \(error)\n")
+                throw ExitCode(2)
+            }
+        }
+        engine.exceptions = try ScanTuning.load(file: exceptions, disabled: noExceptions, ruleSet: ruleSet, strict: strict, quiet: quiet)
+        let playbook = ResponsePlaybook(ruleSet: ruleSet)
         let sink = try OutputStream(path: out)
-        let renderer = AlertRenderer(format: alertFormat, color: !noColor && out == nil && isatty(1) == 1, showEvent: showEvent)
+        let renderer = AlertRenderer(format: alertFormat, color: !noColor && out == nil && isatty(1) == 1, showEvent: showEvent, respond: respond)
         let stderrTTY = isatty(2) == 1
         let start = Date()
         var maxLevel: Level?
-        let pipeline = ScanPipeline(engine: engine, options: options, onAlert: { alert in
+        let pipeline = ScanPipeline(engine: engine, options: options, onAlert: { raw in
+            var alert = raw
+            playbook.apply(&alert)
             sink.write(renderer.render(alert))
             if maxLevel == nil || alert.rule.level > maxLevel! { maxLevel = alert.rule.level }
         }, onProblem: { message in
@@ -60,7 +78,7 @@ struct Scan: ParsableCommand {
         sink.flush()
         if stderrTTY && !quiet { StandardError.write("\r\u{1B}[K") }
         let elapsed = Date().timeIntervalSince(start)
-        if !quiet { StandardError.write(Summary.render(pipeline.stats, elapsed: elapsed, rules: ruleSet.ruleCount)) }
+        if !quiet { StandardError.write(Summary.render(pipeline.stats, elapsed: elapsed, rules: ruleSet.ruleCount) + ScanTuning.summary(engine)) }
         if fileReport {
             for f in pipeline.stats.inputs { StandardError.write("file\t\(f.file)\t\(f.sources.joined(separator: ",").isEmpty ? "-" : f.sources.joined(separator: ","))\t\(f.records)\t\(f.bad)\t\(f.format)\n") }
         }

@@ -14,7 +14,10 @@ struct Validate: ParsableCommand {
     func run() throws {
         guard let root = path ?? RuleFiles.defaultPack() else { throw ValidationError("Detections/ not found") }
         let ruleSet = try CLIRules.load(paths: [root], strict: false, placeholders: nil, quiet: true)
-        let validator = PackValidator(ruleSet: ruleSet)
+        // The pack's default exceptions apply, as in `scan`: none may silence a firing sample.
+        let exceptions = try ScanTuning.load(file: RuleFiles.defaultExceptions(pack: root), disabled: RuleFiles.defaultExceptions(pack: root) == nil,
+                                             ruleSet: ruleSet, strict: false, quiet: true)
+        let validator = PackValidator(ruleSet: ruleSet, exceptions: exceptions)
         let detections = PackValidator.detections(under: root)
         var failures = 0, samples = 0, passedDetections = 0
         print("\(Summary.pad("detection", 72)) \(Summary.pad("samples", 8)) result")

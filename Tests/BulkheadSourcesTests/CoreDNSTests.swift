@@ -14,7 +14,7 @@ struct CoreDNSTests {
 
     @Test func logPluginLines() throws {
         let r = try FixtureFiles.decode(format, "coredns", "coredns.log")
-        #expect(r.records.count == 6)
+        #expect(r.records.count == 7)
         #expect(r.records.allSatisfy { $0.isValidJSON && $0.kind == 0 })
         #expect(r.errors.map { $0.line } == [9])
         let a = r.records[0]
@@ -44,7 +44,11 @@ struct CoreDNSTests {
         #expect(stamped.position == 10)
         #expect(stamped.value("@timestamp") == "2026-11-23T18:00:00.123Z")
         #expect(stamped.value("record_type") == "AAAA")
-        let offset = r.records[5]
+        let failed = r.records[5]
+        #expect(failed.position == 11)
+        #expect(failed.value("QueryName") == "avs-alexa-18-na.amazon.com")
+        #expect(failed.value("rcode") == "SERVFAIL")
+        let offset = r.records[6]
         #expect(offset.value("@timestamp") == "2019-03-19T05:13:36.289Z")
         #expect(offset.value("SourceIp") == "2001:db8::5")
         #expect(offset.value("proto") == "tcp")

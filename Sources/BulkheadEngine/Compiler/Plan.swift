@@ -5,6 +5,25 @@ import BulkheadRules
 public struct RulePlan: Sendable {
     public var searches: [SearchPlan]
     public var condition: ConditionPlan
+
+    /// Gives every field path a slot in the evaluator's per-event lookup cache, so a path
+    /// many rules test is walked once per record.
+    mutating func assignSlots(_ interner: inout [FieldPath: Int]) {
+        for i in searches.indices {
+            guard case .maps(var maps) = searches[i] else { continue }
+            for m in maps.indices {
+                for t in maps[m].indices {
+                    maps[m][t].slots = maps[m][t].paths.map { p in
+                        if let s = interner[p] { return s }
+                        let s = interner.count
+                        interner[p] = s
+                        return s
+                    }
+                }
+            }
+            searches[i] = .maps(maps)
+        }
+    }
 }
 
 public enum SearchPlan: Sendable {
@@ -35,6 +54,8 @@ public struct FieldTest: Sendable {
     /// `|neq`: the item's result is inverted (absent fields match).
     public var negated: Bool
     public var line: Int
+    /// Per-event lookup cache slot of each path (assigned by the rule set; empty = no cache).
+    public var slots: [Int] = []
 }
 
 public enum CompareOp: String, Sendable {

@@ -135,10 +135,22 @@ struct AuditdDecoder: TextDecoder {
         guard kvs.count >= 2, kvs[0].key == "type", !kvs[0].value.isEmpty, kvs[1].key == "msg" else {
             return "not an auditd record (expected type=... msg=audit(...))"
         }
+        let type = TextBytes.string(kvs[0].value)
         guard let (ts, serial) = Self.parseStamp(kvs[1].value) else {
+            // auditd writes records of types it does not know with whatever text the kernel
+            // sent (`type=UNKNOWN[1329] msg=g`): kept as a minimal record, not an error.
+            if type.hasPrefix("UNKNOWN[") {
+                var w = TextRecordWriter()
+                w.strings("type", [type])
+                w.string("msg", TextBytes.string(kvs[1].value))
+                w.string("raw", TextBytes.string(bytes[typeAt...]))
+                if let node { w.string("node", node) }
+                w.entity([("node", node)])
+                emit(w.finish(), 0, lineNumber)
+                return nil
+            }
             return "bad auditd time stamp: \(TextBytes.string(kvs[1].value.prefix(60)))"
         }
-        let type = TextBytes.string(kvs[0].value)
         var body: [AuditKV] = []
         for kv in kvs.dropFirst(2) {
             if kv.nested {
@@ -293,8 +305,12 @@ extension AuditdDecoder {
         emit(Self.build(ev), Self.kind(ev), ev.firstLine)
     }
 
+    /// SYSCALL records, and AUOMS records (`AUOMS_EXECVE`, `AUOMS_SYSCALL`) that carry the
+    /// syscall fields in one record.
+    static func isSyscallRecord(_ type: String) -> Bool { type == "SYSCALL" || type.hasPrefix("AUOMS_") }
+
     static func syscallName(_ ev: Pending) -> String? {
-        guard let sc = ev.records.first(where: { $0.type == "SYSCALL" }) else { return nil }
+        guard let sc = ev.records.first(where: { isSyscallRecord($0.type) }) else { return nil }
         let arch = sc.kvs.first { $0.key == "arch" }.map { TextBytes.string($0.value) }
         guard let raw = sc.kvs.first(where: { $0.key == "syscall" }).map({ TextBytes.string($0.value) }) else { return nil }
         if let n = LinuxSyscalls.name(raw, arch: arch) { return n }
@@ -367,16 +383,22 @@ extension AuditdDecoder {
         var argv: [Int: [UInt8]] = [:], argParts: [Int: [(Int, [UInt8])]] = [:]
         var regArgs: [(String, String)] = []
         var argc: String?, cwd: String?, proctitle: String?, saddr: String?
-        let ordered = ev.records.filter { $0.type == "SYSCALL" } + ev.records.filter { $0.type != "SYSCALL" }
+        var cmdline: String?
+        let ordered = ev.records.filter { isSyscallRecord($0.type) } + ev.records.filter { !isSyscallRecord($0.type) }
         for r in ordered {
+            let sys = isSyscallRecord(r.type)
+            let auoms = r.type.hasPrefix("AUOMS_")
             for kv in r.kvs {
                 let k = kv.key
                 switch (r.type, k) {
                 case (_, "name"):
                     if kv.value != Array("(null)".utf8) { names.append(text(kv, hex: true)) }
                 case ("PATH", "nametype"): nametypes.append(text(kv, hex: false))
+                case (_, "nametype") where auoms: nametypes.append(text(kv, hex: false))
                 case ("PATH", _): continue
-                case ("SYSCALL", "syscall"): continue
+                case (_, "syscall") where sys: continue
+                case (_, "argc") where auoms: argc = text(kv, hex: false)
+                case (_, "cmdline") where auoms: cmdline = text(kv, hex: false)
                 case (_, "key"):
                     guard kv.value != Array("(null)".utf8) else { continue }
                     for part in text(kv, hex: true).split(separator: "\u{01}") where !keys.contains(String(part)) { keys.append(String(part)) }
@@ -388,10 +410,10 @@ extension AuditdDecoder {
                               let idx = Int(k[k.index(after: br)...].dropLast()) {
                         argParts[n, default: []].append((idx, kv.quoted ? kv.value : (TextBytes.hexDecode(kv.value) ?? kv.value)))
                     }
-                case ("SYSCALL", _) where isArgKey(k) != nil:
+                case (_, _) where sys && isArgKey(k) != nil:
                     regArgs.append((k, text(kv, hex: false)))
                 case (_, "cwd"): if cwd == nil { cwd = text(kv, hex: true) }
-                case ("PROCTITLE", "proctitle"):
+                case (let t, "proctitle") where t == "PROCTITLE" || auoms:
                     var p = kv.quoted ? kv.value : (TextBytes.hexDecode(kv.value) ?? kv.value)
                     p = p.map { $0 == 0 ? 0x20 : $0 }
                     while p.last == 0x20 { p.removeLast() }
@@ -419,6 +441,11 @@ extension AuditdDecoder {
             commandLine = args.joined(separator: " ")
         } else {
             for (k, v) in regArgs { w.string(k, v) }
+            w.string("argc", argc)
+            if let cmdline {
+                w.string("cmdline", cmdline)
+                commandLine = cmdline
+            }
         }
         w.string("cwd", cwd)
         w.string("proctitle", proctitle)

@@ -43,10 +43,14 @@ public enum Formats {
         .json(ZeekDNSJSONFormat()),
         .json(ZeekConnJSONFormat()),
         .json(Route53ResolverFormat()),
+        .json(DNSJSONLFormat()),
+        .json(CoreDNSJSONFormat()),
+        .json(AUOMSFormat()),
         .json(GCPAuditFormat()),
         .json(AzureActivityFormat()),
         .json(DockerEventsFormat()),
         .json(DockerInspectFormat()),
+        .json(KubernetesPodFormat()),
         // -- json formats: end
         .json(GenericJSONFormat()),
     ]

@@ -198,4 +198,12 @@ enum TextBytes {
         while b > a, s[b - 1] == 0x20 || s[b - 1] == 0x09 || s[b - 1] == 0x0D { b -= 1 }
         return UnsafeBufferPointer(rebasing: s[a..<b])
     }
+
+    /// Trims spaces, tabs, CR and LF (a log line held in a JSON string often keeps its `\n`).
+    static func trimmedLine(_ s: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var a = 0, b = s.count
+        while a < b, s[a] == 0x20 || s[a] == 0x09 || s[a] == 0x0D || s[a] == 0x0A { a += 1 }
+        while b > a, s[b - 1] == 0x20 || s[b - 1] == 0x09 || s[b - 1] == 0x0D || s[b - 1] == 0x0A { b -= 1 }
+        return UnsafeBufferPointer(rebasing: s[a..<b])
+    }
 }
