@@ -137,7 +137,10 @@ public enum JSONWriter {
         case .double(let d): out.append(contentsOf: Array((d.isFinite ? String(d) : "null").utf8))
         case .bool(let b): out.append(contentsOf: Array((b ? "true" : "false").utf8))
         case .null: out.append(contentsOf: Array("null".utf8))
-        case .raw(let r): out.append(contentsOf: Array(r.utf8))
+        case .raw(let r):
+            // A pretty-printed source record has line breaks between tokens (never inside
+            // JSON strings): flatten them so JSON-lines output stays one alert per line.
+            for c in r.utf8 { out.append(c == 0x0A || c == 0x0D ? 0x20 : c) }
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, x) in items.enumerated() {

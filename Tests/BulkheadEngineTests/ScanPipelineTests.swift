@@ -105,7 +105,7 @@ func gzip(_ bytes: [UInt8]) -> [UInt8] {
 
     @Test func eventListBatchesCloudTrailRecordsAndGzip() throws {
         let eventList = #"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[\#n\#(auditEvent(1)),\#n\#(auditEvent(2, subresource: "log")),\#n\#(auditEvent(3))]}"#
-        let trail = #"{"Records":[{"eventVersion":"1.09","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventTime":"2026-11-23T10:00:00Z"}]}"#
+        let trail = #"{"Records":[{"eventVersion":"1.09",\#n  "eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventTime":"2026-11-23T10:00:00Z"}]}"#
         let rules = execRule + """
 
         ---
@@ -127,6 +127,12 @@ func gzip(_ bytes: [UInt8]) -> [UInt8] {
         #expect(run.stats.recordsBySource["cloudtrail"] == 1)
         let byFile = Dictionary(grouping: run.alerts, by: { ($0.origin.name as NSString).lastPathComponent })
         #expect(byFile["batch.json"]?.map(\.origin.line) == [2, 4])
+        // Records from multi-line documents still render as one JSON line each.
+        for a in run.alerts {
+            let line = AlertRenderer(format: .jsonl).render(a)
+            #expect(line.dropLast().allSatisfy { $0 != "\n" })
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil)
+        }
         #expect(byFile["trail.json.gz"]?.first?.entity["cloud_account"] == "111122223333")
         #expect(byFile["crlf.jsonl"]?.count == 2)
         #expect(run.stats.badRecords == 0)
