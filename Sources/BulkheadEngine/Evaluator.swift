@@ -15,7 +15,41 @@ public final class Evaluator {
     private var cacheCount: [Int32] = []
     private var cachedValues: [Int32] = []
 
+    // Prefilter candidates of the current record: entry i is a candidate when
+    // `candidateStamp[i] == candidateGeneration`.
+    private var candidateStamp: [UInt32] = []
+    private var candidateGeneration: UInt32 = 0
+
     public init() {}
+
+    /// Marks the route entries the record can match (see `Prefilter`). Call after `beginEvent`.
+    public func selectCandidates(_ p: Prefilter, _ e: EventView) {
+        if candidateStamp.count < p.entryCount {
+            candidateStamp = Array(repeating: 0, count: p.entryCount)
+            candidateGeneration = 0
+        }
+        candidateGeneration &+= 1
+        if candidateGeneration == 0 {
+            for i in candidateStamp.indices { candidateStamp[i] = 0 }
+            candidateGeneration = 1
+        }
+        let g = candidateGeneration
+        for i in p.always.indices { candidateStamp[Int(p.always[i])] = g }
+        for k in p.keys.indices {
+            let key = p.keys[k]
+            for i in values(slot: key.slot, path: key.path, e) {
+                let n = Int(cachedValues[i])
+                let kind = e.kind(n)
+                if kind == .object || kind == .array || kind == .null { continue }
+                let h = e.withText(n) { Prefilter.hash($0) }
+                p.forEachPosting(key: k, hash: h) { candidateStamp[$0] = g }
+            }
+        }
+    }
+
+    /// Whether route entry `i` was selected by the last `selectCandidates`.
+    @inline(__always)
+    public func isCandidate(_ i: Int) -> Bool { candidateStamp[i] == candidateGeneration }
 
     /// Starts a new record: forgets the previous record's cached lookups.
     public func beginEvent() {
@@ -52,11 +86,11 @@ public final class Evaluator {
 
     /// Calls `body` for each value of the test's `k`-th path until it returns true.
     @inline(__always)
-    private func anyNode(_ f: FieldTest, _ k: Int, _ e: EventView, _ body: (Int) -> Bool) -> Bool {
-        if f.slots.isEmpty {
-            return e.forEachValue(f.paths[k], body)
+    private func anyNode(_ f: UnsafePointer<FieldTest>, _ k: Int, _ e: EventView, _ body: (Int) -> Bool) -> Bool {
+        if f.pointee.slots.isEmpty {
+            return e.forEachValue(f.pointee.paths[k], body)
         }
-        for i in values(slot: f.slots[k], path: f.paths[k], e) where body(Int(cachedValues[i])) { return true }
+        for i in values(slot: f.pointee.slots[k], path: f.pointee.paths[k], e) where body(Int(cachedValues[i])) { return true }
         return false
     }
 
@@ -96,14 +130,17 @@ public final class Evaluator {
         let r: Bool
         switch plan.searches[i] {
         case .maps(let maps):
-            // Index loops, not closures: no copies of the field tests on the hot path.
-            var any = false
-            for m in maps.indices {
-                var all = true
-                for t in maps[m].indices where !fieldTest(maps[m][t], e) { all = false; break }
-                if all { any = true; break }
+            // Pointer loops, not copies: no reference counting of the field tests on the hot path.
+            r = maps.withUnsafeBufferPointer { mp in
+                for m in mp.indices {
+                    let all = mp[m].withUnsafeBufferPointer { tp in
+                        for t in tp.indices where !fieldTest(tp.baseAddress! + t, e) { return false }
+                        return true
+                    }
+                    if all { return true }
+                }
+                return false
             }
-            r = any
         case .keywords(let tests, let all):
             if all {
                 r = tests.allSatisfy { t in e.forEachLeaf { leaf in valueTest(t, leaf, e) } }
@@ -116,24 +153,33 @@ public final class Evaluator {
     }
 
     func fieldTest(_ f: FieldTest, _ e: EventView) -> Bool {
-        if let wanted = f.exists {
-            let present = f.paths.indices.contains { k in anyNode(f, k, e) { _ in true } }
-            return present == wanted
-        }
-        var hit = f.all
-        for i in f.tests.indices {
-            let h = anyValue(f, f.tests[i], e)
-            if f.all && !h { hit = false; break }
-            if !f.all && h { hit = true; break }
-        }
-        return hit != f.negated
+        withUnsafePointer(to: f) { fieldTest($0, e) }
     }
 
-    private func anyValue(_ f: FieldTest, _ t: ValueTest, _ e: EventView) -> Bool {
-        if case .null = t {
+    func fieldTest(_ f: UnsafePointer<FieldTest>, _ e: EventView) -> Bool {
+        let pathCount = f.pointee.paths.count
+        if let wanted = f.pointee.exists {
+            var present = false
+            for k in 0..<pathCount where anyNode(f, k, e, { _ in true }) { present = true; break }
+            return present == wanted
+        }
+        let all = f.pointee.all
+        var hit = all
+        f.pointee.tests.withUnsafeBufferPointer { tests in
+            for i in tests.indices {
+                let h = anyValue(f, pathCount, tests.baseAddress! + i, e)
+                if all && !h { hit = false; break }
+                if !all && h { hit = true; break }
+            }
+        }
+        return hit != f.pointee.negated
+    }
+
+    private func anyValue(_ f: UnsafePointer<FieldTest>, _ pathCount: Int, _ t: UnsafePointer<ValueTest>, _ e: EventView) -> Bool {
+        if case .null = t.pointee {
             // Null matches an absent field or a JSON null.
             var sawValue = false
-            for k in f.paths.indices {
+            for k in 0..<pathCount {
                 let isNull = anyNode(f, k, e) { n in
                     sawValue = true
                     return e.kind(n) == .null
@@ -142,7 +188,16 @@ public final class Evaluator {
             }
             return !sawValue
         }
-        for k in f.paths.indices where anyNode(f, k, e, { n in valueTest(t, n, e) }) { return true }
+        if case .glob(let g) = t.pointee {
+            // The common case, inlined: a plain value of pointers, no reference counting.
+            for k in 0..<pathCount where anyNode(f, k, e, { n in
+                let kind = e.kind(n)
+                if kind == .object || kind == .array || kind == .null { return false }
+                return e.withText(n) { g.matches($0) }
+            }) { return true }
+            return false
+        }
+        for k in 0..<pathCount where anyNode(f, k, e, { n in valueTest(t.pointee, n, e) }) { return true }
         return false
     }
 
@@ -182,6 +237,8 @@ public final class Evaluator {
         case .cidr(let c):
             guard kind == .string else { return false }
             return e.withText(n) { v in
+                // Dotted IPv4, the common case, without allocating.
+                if let v4 = IPAddress.parseV4Word(v) { return c.containsV4(v4) }
                 guard let ip = IPAddress.parse(v) else { return false }
                 return c.contains(ip)
             }

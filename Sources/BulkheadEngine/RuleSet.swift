@@ -68,6 +68,15 @@ public struct RuleSet: Sendable {
     public private(set) var pathSlots: [FieldPath: Int] = [:]
     /// Rules whose logsource no known source produces (kept, reported, never evaluated).
     public private(set) var unrouted: [Int] = []
+    /// Rules that name a stateful analytic (`x-bulkhead-analytic`, Stateful/DNSTunnelAnalytic.swift):
+    /// routed like any rule; their matches feed the analytic instead of alerting.
+    public private(set) var analytics: [AnalyticSpec] = []
+    /// prefilters[format][kind]: literal index over `routes[format][kind]` (Prefilter.swift), nil when no rule has one.
+    public private(set) var prefilters: [[Prefilter?]] = []
+    /// Each rule's Sigma `name` (indexed like `rules`), for correlation references.
+    public private(set) var ruleNames: [String?] = []
+    /// Correlation rules resolved against the rules (Stateful/CorrelationPlan.swift).
+    public private(set) var correlation = CorrelationPlan.empty
 
     public init(documents: [SigmaDocument], mappings: [SourceMapping] = Formats.mappings, options: RuleCompiler.Options = .init()) {
         self.mappings = mappings
@@ -90,6 +99,9 @@ public struct RuleSet: Sendable {
                 add(rule, filters: filterDocs, options: options)
             }
         }
+        prefilters = routes.map { kinds in kinds.map { entries in Prefilter(plans: entries.map(\.plan)) } }
+        correlation = CorrelationPlan(correlations: correlations, rules: rules, names: ruleNames, mappings: mappings)
+        diagnostics += correlation.diagnostics
     }
 
     private mutating func add(_ rule: SigmaRule, filters: [FilterRule], options: RuleCompiler.Options) {
@@ -107,6 +119,21 @@ public struct RuleSet: Sendable {
         }
         let index = rules.count
         rules.append(info)
+        // Baselines and the telemetry-gap analytic (Stateful/StateStore.swift, docs/baselines.md).
+        if let (kind, error) = BaselineAnalytics.declaredKind(rule.extensions) {
+            if let error { diagnostics.append(Diagnostic(.invalidValue, "\(kind): \(error)", at: rule.location, ruleID: rule.id, ruleTitle: rule.title)) }
+            analytics.append(AnalyticSpec(rule: index, kind: kind, extensions: rule.extensions))
+        } else if let kind = rule.extensions["x-bulkhead-analytic"] {
+            if kind != "dns_tunnel" {
+                diagnostics.append(Diagnostic(.invalidValue, "unknown analytic `\(kind)` (known: dns_tunnel)", at: rule.location, severity: .warning, ruleID: rule.id, ruleTitle: rule.title))
+            } else {
+                do { _ = try DNSTunnelParameters(extensions: rule.extensions) } catch {
+                    diagnostics.append(Diagnostic(.invalidValue, "x-bulkhead-parameters: \(error)", at: rule.location, ruleID: rule.id, ruleTitle: rule.title))
+                }
+            }
+            analytics.append(AnalyticSpec(rule: index, kind: kind, extensions: rule.extensions))
+        }
+        ruleNames.append(rule.name)
         let applicableFilters = filters.filter { f in
             f.rules.contains { $0 == rule.id || $0 == rule.name || $0 == rule.title }
         }

@@ -44,6 +44,9 @@ public final class ScanPipeline {
     let onAlert: (Alert) -> Void
     let onProblem: (String) -> Void
     let onProgress: ((ScanStats) -> Void)?
+    /// Called as each input of `scan(paths:)` starts, with the number of inputs after it
+    /// (stateful consumers of alerts, such as incidents, merge inputs in event time).
+    public var onInputStart: ((_ remaining: Int) -> Void)?
 
     private var tape: JSONTape
     private var elementTape: JSONTape
@@ -95,7 +98,20 @@ public final class ScanPipeline {
     public func scan(paths: [String]) {
         let (files, errors) = Self.expand(paths)
         for e in errors { operational(e) }
-        for f in files { scan(file: f) }
+        for (i, f) in files.enumerated() {
+            // Correlation windows merge the inputs in event time (the watermark waits for the rest).
+            engine.beginInput(remaining: files.count - i - 1)
+            onInputStart?(files.count - i - 1)
+            scan(file: f)
+        }
+        finish()
+    }
+
+    /// End of input: correlation windows still open are judged and their alerts delivered.
+    /// `scan(paths:)` calls it; callers of `scan(file:)` call it after their last input.
+    public func finish() {
+        engine.finishCorrelations { alert in deliver(alert) }
+        engine.finishBaselines { alert in deliver(alert) }
     }
 
     func operational(_ message: String) {
@@ -546,12 +562,16 @@ public final class ScanPipeline {
             engine.inventory.learn(view, source: Formats.all[format].id, time: engine.time(view, format: format))
         }
         engine.evaluate(view, format: format, kind: kind, origin: { Origin(name: name, line: line) }) { alert in
-            stats.alerts += 1
-            stats.alertsByLevel[alert.rule.level, default: 0] += 1
-            let prev = stats.alertsByRule[alert.rule.id]
-            stats.alertsByRule[alert.rule.id] = (alert.rule.title, alert.rule.level, (prev?.count ?? 0) + 1)
-            onAlert(alert)
+            deliver(alert)
         }
+    }
+
+    func deliver(_ alert: Alert) {
+        stats.alerts += 1
+        stats.alertsByLevel[alert.rule.level, default: 0] += 1
+        let prev = stats.alertsByRule[alert.rule.id]
+        stats.alertsByRule[alert.rule.id] = (alert.rule.title, alert.rule.level, (prev?.count ?? 0) + 1)
+        onAlert(alert)
     }
 
     // MARK: Byte helpers

@@ -249,3 +249,82 @@ public enum OCSF {
 extension String {
     var capitalized: String { prefix(1).uppercased() + dropFirst() }
 }
+
+// MARK: Incidents
+
+extension AlertRenderer {
+    /// An incident: a header, its entities, and a timeline across sources (text); one
+    /// `"type":"incident"` object per line (jsonl); an OCSF Incident Finding (class 2005).
+    public func render(_ i: Incident) -> String {
+        switch format {
+        case .text: return incidentText(i)
+        case .jsonl: return JSONWriter.object(IncidentJSON.fields(i)) + "\n"
+        case .ocsf: return JSONWriter.object(IncidentJSON.ocsf(i)) + "\n"
+        }
+    }
+
+    func incidentText(_ i: Incident) -> String {
+        func clock(_ t: Int64?) -> String { t.map { Timestamps.format(epochNanos: $0) } ?? "-" }
+        var s = "\(paint("INCIDENT", "1;7")) \(paint(i.id, "1"))  \(levelTag(i.level))\(clock(i.first)) → \(clock(i.last))"
+        s += "  \(i.alerts) alert\(i.alerts == 1 ? "" : "s"), \(i.sources.count) source\(i.sources.count == 1 ? "" : "s") (\(i.sources.joined(separator: ", ")))\n"
+        if !i.entities.isEmpty {
+            let parts = i.entities.map { "\($0.field)=\($0.values.map(Terminal.sanitize).joined(separator: ","))" }
+            s += "    \(paint("entities", "2")) \(parts.joined(separator: " "))\n"
+        }
+        if !i.links.isEmpty { s += "    \(paint("linked", "2"))   \(i.links.map(Terminal.sanitize).joined(separator: " "))\n" }
+        for e in i.timeline {
+            let when = e.time.map { String(Timestamps.format(epochNanos: $0).dropFirst(11)) } ?? "-"
+            let lvl = e.level.description.uppercased()
+            s += "    \(paint(when, "2"))  \(lvl + String(repeating: " ", count: max(0, 9 - lvl.count)))"
+            s += "\(e.source + String(repeating: " ", count: max(0, 12 - e.source.count))) \(Terminal.sanitize(e.title))"
+            s += "  \(paint(Terminal.sanitize(e.entity) + " " + Terminal.sanitize(e.origin.description), "2"))\n"
+        }
+        if i.omitted > 0 { s += "    … \(i.omitted) more alerts not listed\n" }
+        return s
+    }
+}
+
+public enum IncidentJSON {
+    static func time(_ t: Int64?) -> JSONValue { t.map { .string(Timestamps.format(epochNanos: $0)) } ?? .null }
+
+    static func timeline(_ i: Incident) -> JSONValue {
+        .array(i.timeline.map { e in
+            .object([
+                ("time", time(e.time)), ("source", .string(e.source)),
+                ("rule", .object([("id", .string(e.ruleID)), ("title", .string(e.title))])),
+                ("level", .string(e.level.description)), ("entity", .string(e.entity)),
+                ("origin", .object([("file", .string(e.origin.name)), ("line", .int(Int64(e.origin.line)))])),
+            ])
+        })
+    }
+
+    public static func fields(_ i: Incident) -> [(String, JSONValue)] {
+        [
+            ("type", .string("incident")), ("id", .string(i.id)), ("level", .string(i.level.description)),
+            ("first", time(i.first)), ("last", time(i.last)), ("alerts", .int(Int64(i.alerts))),
+            ("sources", .array(i.sources.map { .string($0) })),
+            ("entities", .object(i.entities.map { ($0.field, .array($0.values.map { .string($0) })) })),
+            ("links", .array(i.links.map { .string($0) })),
+            ("timeline", timeline(i)), ("omitted", .int(Int64(i.omitted))),
+        ]
+    }
+
+    /// OCSF 1.x Incident Finding (class_uid 2005), minimal.
+    public static func ocsf(_ i: Incident) -> [(String, JSONValue)] {
+        [
+            ("class_uid", .int(2005)), ("class_name", .string("Incident Finding")),
+            ("category_uid", .int(2)), ("category_name", .string("Findings")),
+            ("activity_id", .int(1)), ("activity_name", .string("Create")), ("type_uid", .int(200501)),
+            ("severity_id", .int(OCSF.severityID(i.level))), ("severity", .string(i.level.description.capitalized)),
+            ("status_id", .int(1)), ("status", .string("New")),
+            ("time", .int((i.last ?? 0) / 1_000_000)),
+            ("start_time", .int((i.first ?? 0) / 1_000_000)), ("end_time", .int((i.last ?? 0) / 1_000_000)),
+            ("metadata", .object([("version", .string("1.3.0")), ("product", .object([("name", .string("bulkhead")), ("vendor_name", .string("bulkhead"))]))])),
+            ("finding_info_list", .array(i.timeline.map { e in
+                .object([("uid", .string("\(e.ruleID):\(e.origin.description)")), ("title", .string(e.title)),
+                         ("analytic", .object([("uid", .string(e.ruleID)), ("name", .string(e.title)), ("type_id", .int(1)), ("type", .string("Rule"))]))])
+            })),
+            ("unmapped", .object(fields(i))),
+        ]
+    }
+}

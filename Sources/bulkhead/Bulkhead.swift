@@ -5,7 +5,7 @@ struct Bulkhead: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulkhead",
         abstract: "Detect container attacks in Kubernetes, runtime, network and cloud telemetry with Sigma rules.",
-        subcommands: [Scan.self, Validate.self, Rules.self, Ads.self, CoverageCommand.self])
+        subcommands: [Scan.self, Validate.self, Rules.self, Ads.self, CoverageCommand.self, BaselineCommand.self])
 }
 
 struct Rules: ParsableCommand {

@@ -30,6 +30,11 @@ struct Scan: ParsableCommand {
     @Option(help: "Tuning file of exceptions (replaces the pack's Detections/exceptions.yml).") var exceptions: String?
     @Flag(help: "Apply no exceptions, not even the pack's defaults.") var noExceptions = false
     @Flag(help: "Print each input's detected format, records and bad records (tab-separated) to stderr.") var fileReport = false
+    @Option(help: "Correlation and incident windows accept records this late in event time (30s, 5m, 1h); correlation alerts wait this long.") var lateness = "5m"
+    @Flag(help: "Group alerts sharing an entity (pod, container, node, user, cloud instance, public source IP) into incidents, printed after the alerts.") var incidents = false
+    @Option(help: "Alerts sharing an entity join one incident when at most this far apart.") var incidentWindow = "30m"
+    @Option(help: "Correlation groups kept in memory (least recently active evicted past it).") var maxGroups = 100_000
+    @Option(help: "Keep learned state (baselines, new-terms sets, telemetry-gap rates) in SQLite in this directory: a later scan continues where this one stopped.") var state: String?
 
     func run() throws {
         guard let alertFormat = AlertFormat(rawValue: output) else { throw ValidationError("--output must be text, jsonl or ocsf") }
@@ -45,8 +50,16 @@ struct Scan: ParsableCommand {
             guard let i = Formats.index(of: format) else { throw ValidationError("unknown format \(format); known: \(Formats.all.map(\.id).joined(separator: ", "))") }
             options.forcedFormat = i
         }
+        guard let latenessNanos = Durations.nanos(lateness) else { throw ValidationError("--lateness must be a duration like 30s, 5m, 1h") }
+        guard let windowNanos = Durations.nanos(incidentWindow) else { throw ValidationError("--incident-window must be a duration like 10m, 30m, 1h") }
         let ruleSet = try CLIRules.load(paths: rules, strict: strict, placeholders: placeholders, quiet: quiet)
         let engine = Engine(ruleSet: ruleSet)
+        engine.correlator?.limits.lateness = latenessNanos
+        engine.correlator?.limits.maxGroups = max(1, maxGroups)
+        var incidentLimits = IncidentLimits()
+        incidentLimits.lateness = latenessNanos
+        incidentLimits.window = windowNanos
+        let incidentBuilder = incidents ? IncidentBuilder(limits: incidentLimits) : nil
         for path in inventory {
             do {
                 let n = try InventoryFiles.load(path: path, into: &engine.inventory)
@@ -56,6 +69,7 @@ struct Scan: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        let stateStore = try StateCLI.open(state, engine: engine, quiet: quiet)
         engine.exceptions = try ScanTuning.load(file: exceptions, disabled: noExceptions, ruleSet: ruleSet, strict: strict, quiet: quiet)
         let playbook = ResponsePlaybook(ruleSet: ruleSet)
         let sink = try OutputStream(path: out)
@@ -67,6 +81,7 @@ struct Scan: ParsableCommand {
             var alert = raw
             playbook.apply(&alert)
             sink.write(renderer.render(alert))
+            incidentBuilder?.add(alert)
             if maxLevel == nil || alert.rule.level > maxLevel! { maxLevel = alert.rule.level }
         }, onProblem: { message in
             StandardError.write("bulkhead: \(Terminal.sanitize(message))\n")
@@ -74,11 +89,18 @@ struct Scan: ParsableCommand {
             let secs = max(Date().timeIntervalSince(start), 0.001)
             StandardError.write(String(format: "\r\u{1B}[K%d records, %.0f records/s, %.1f MB/s", s.records, Double(s.records) / secs, Double(s.bytes) / secs / 1e6))
         } : nil)
+        if let incidentBuilder { pipeline.onInputStart = { incidentBuilder.beginInput(remaining: $0) } }
         pipeline.scan(paths: inputs)
+        try StateCLI.save(stateStore, engine: engine)
+        let found = incidentBuilder?.finish() ?? []
+        for i in found { sink.write((alertFormat == .text ? "\n" : "") + renderer.render(i)) }
         sink.flush()
         if stderrTTY && !quiet { StandardError.write("\r\u{1B}[K") }
         let elapsed = Date().timeIntervalSince(start)
-        if !quiet { StandardError.write(Summary.render(pipeline.stats, elapsed: elapsed, rules: ruleSet.ruleCount) + ScanTuning.summary(engine)) }
+        if !quiet {
+            StandardError.write(Summary.render(pipeline.stats, elapsed: elapsed, rules: ruleSet.ruleCount) + ScanTuning.summary(engine) + StateCLI.summary(engine, stateStore)
+                                + Summary.stateful(engine.correlator, incidentBuilder))
+        }
         if fileReport {
             for f in pipeline.stats.inputs { StandardError.write("file\t\(f.file)\t\(f.sources.joined(separator: ",").isEmpty ? "-" : f.sources.joined(separator: ","))\t\(f.records)\t\(f.bad)\t\(f.format)\n") }
         }
@@ -192,5 +214,34 @@ enum Summary {
         return out
     }
 
+    /// Correlation and incident state: what fired, what was late, what the caps evicted.
+    static func stateful(_ c: Correlator?, _ b: IncidentBuilder?) -> String {
+        var out = ""
+        if let c {
+            let s = c.stats
+            out += "correlations: \(c.plan.correlations.count) rules, \(s.observations) matches fed, \(s.fired) fired; "
+            out += "late dropped \(s.late), released early \(s.releasedEarly), untimed \(s.untimed); "
+            out += "groups peak \(s.peakGroups), expired \(s.expiredGroups), evicted (cap \(c.limits.maxGroups)) \(s.evictedGroups); "
+            out += "window events dropped (cap \(c.limits.maxEventsPerGroup)) \(s.droppedEvents)\n"
+        }
+        if let b {
+            let s = b.stats
+            out += "incidents: \(s.incidents) from \(s.alerts) alerts; keys expired \(s.expiredKeys), evicted (cap \(b.limits.maxKeys)) \(s.evictedKeys); "
+            out += "late \(s.late), grouped early \(s.groupedEarly), dropped (cap \(b.limits.maxIncidents)) \(s.dropped), timeline entries omitted \(s.omittedEntries)\n"
+        }
+        return out
+    }
+
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+}
+
+enum Durations {
+    /// `30s`, `5m`, `1h`, `2d` (or plain seconds) in nanoseconds.
+    static func nanos(_ text: String) -> Int64? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var number = Substring(text), scale = 1.0
+        if let u = text.last, let m = units[u] { number = text.dropLast(); scale = m }
+        guard let n = Double(number), n >= 0, n * scale < 1e9 else { return nil }
+        return Int64(n * scale * 1e9)
+    }
 }

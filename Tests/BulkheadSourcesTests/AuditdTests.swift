@@ -155,3 +155,24 @@ struct AuditdTests {
         #expect(LinuxSyscalls.name("59", arch: "c00000b7") == nil)
     }
 }
+
+@Suite struct AuditdFailedExecTests {
+    @Test func failedExecveDuringPathSearchIsNotAProcessCreation() {
+        let log = """
+        type=SYSCALL msg=audit(1763900000.100:700): arch=c000003e syscall=59 success=no exit=-2 a0=55d1 a1=55d2 a2=55d3 a3=0 items=1 ppid=10 pid=11 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="nsenter" exe="/usr/bin/nsenter" key="exec"
+        type=PATH msg=audit(1763900000.100:700): item=0 name="/usr/local/sbin/hostname" nametype=UNKNOWN
+        type=EOE msg=audit(1763900000.100:700):
+        type=SYSCALL msg=audit(1763900000.200:701): arch=c000003e syscall=59 success=yes exit=0 a0=55d1 a1=55d2 a2=55d3 a3=0 items=2 ppid=10 pid=11 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="hostname" exe="/usr/bin/hostname" key="exec"
+        type=EXECVE msg=audit(1763900000.200:701): argc=1 a0="hostname"
+        type=EOE msg=audit(1763900000.200:701):
+        """
+        var decoder = AuditdFormat().makeDecoder()
+        var kinds: [Int] = []
+        for (i, line) in log.split(separator: "\n").enumerated() {
+            let bytes = Array(line.utf8)
+            _ = bytes.withUnsafeBufferPointer { decoder.feed($0, lineNumber: i + 1) { _, kind, _ in kinds.append(kind) } }
+        }
+        decoder.finish { _, kind, _ in kinds.append(kind) }
+        #expect(kinds == [0, 1])
+    }
+}

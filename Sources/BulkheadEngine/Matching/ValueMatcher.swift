@@ -2,20 +2,57 @@ import BulkheadEvent
 
 /// A glob pattern (`*`, `?`) over bytes, lowered from a Sigma string value. Case folding is
 /// ASCII, like the SQL backends' LIKE; the pattern is stored folded unless case-sensitive.
-public struct GlobPattern: Sendable, Hashable {
+///
+/// Compiled patterns live for the whole process (rule sets are built once): the literal and
+/// the tokens are kept in immortal storage, so a `GlobPattern` is a plain value of pointers
+/// and copying it on the match path costs no reference counting.
+public struct GlobPattern: @unchecked Sendable, Hashable {
     public enum Token: Sendable, Hashable {
         case literal([UInt8])
         case star
         case one
     }
-    public var tokens: [Token]
-    public var caseSensitive: Bool
-
     /// The shape of the pattern, so the common cases skip the general matcher.
     public enum Shape: Sendable, Hashable {
         case exact([UInt8]), prefix([UInt8]), suffix([UInt8]), contains([UInt8]), any, general
     }
-    public let shape: Shape
+    enum ShapeKind: UInt8, Sendable { case exact, prefix, suffix, contains, any, general }
+
+    private let tokenStorage: UnsafeBufferPointer<Token>
+    /// The literal of the exact/prefix/suffix/contains shapes (immortal; empty otherwise).
+    let literal: UnsafeBufferPointer<UInt8>
+    let kind: ShapeKind
+    public let caseSensitive: Bool
+
+    public var tokens: [Token] { Array(tokenStorage) }
+
+    public var shape: Shape {
+        let l = Array(literal)
+        switch kind {
+        case .exact: return .exact(l)
+        case .prefix: return .prefix(l)
+        case .suffix: return .suffix(l)
+        case .contains: return .contains(l)
+        case .any: return .any
+        case .general: return .general
+        }
+    }
+
+    public static func == (a: GlobPattern, b: GlobPattern) -> Bool {
+        a.caseSensitive == b.caseSensitive && a.tokenStorage.elementsEqual(b.tokenStorage)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(caseSensitive)
+        for t in tokenStorage { h.combine(t) }
+    }
+
+    private static func immortal<T>(_ a: [T]) -> UnsafeBufferPointer<T> {
+        if a.isEmpty { return UnsafeBufferPointer(start: nil, count: 0) }
+        let p = UnsafeMutableBufferPointer<T>.allocate(capacity: a.count)
+        _ = p.initialize(from: a)
+        return UnsafeBufferPointer(p)
+    }
 
     public init(tokens: [Token], caseSensitive: Bool) {
         var merged: [Token] = []
@@ -26,20 +63,23 @@ public struct GlobPattern: Sendable, Hashable {
             default: merged.append(caseSensitive ? t : Self.folded(t))
             }
         }
-        self.tokens = merged
         self.caseSensitive = caseSensitive
+        var kind = ShapeKind.general
+        var lit: [UInt8] = []
         switch merged.count {
-        case 0: shape = .exact([])
+        case 0: kind = .exact
         case 1:
-            if case .literal(let l) = merged[0] { shape = .exact(l) } else if merged[0] == .star { shape = .any } else { shape = .general }
+            if case .literal(let l) = merged[0] { kind = .exact; lit = l } else if merged[0] == .star { kind = .any }
         case 2:
-            if case .literal(let l) = merged[0], merged[1] == .star { shape = .prefix(l) }
-            else if case .literal(let l) = merged[1], merged[0] == .star { shape = .suffix(l) }
-            else { shape = .general }
+            if case .literal(let l) = merged[0], merged[1] == .star { kind = .prefix; lit = l }
+            else if case .literal(let l) = merged[1], merged[0] == .star { kind = .suffix; lit = l }
         case 3:
-            if merged[0] == .star, merged[2] == .star, case .literal(let l) = merged[1] { shape = .contains(l) } else { shape = .general }
-        default: shape = .general
+            if merged[0] == .star, merged[2] == .star, case .literal(let l) = merged[1] { kind = .contains; lit = l }
+        default: break
         }
+        self.kind = kind
+        self.literal = Self.immortal(lit)
+        self.tokenStorage = Self.immortal(merged)
     }
 
     static func folded(_ t: Token) -> Token {
@@ -80,12 +120,14 @@ public struct GlobPattern: Sendable, Hashable {
         return GlobPattern(tokens: tokens, caseSensitive: caseSensitive)
     }
 
+    @inline(__always)
     public func matches(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
-        switch shape {
-        case .exact(let l): return v.count == l.count && Bytes.equal(v, 0, l, folding: !caseSensitive)
-        case .prefix(let l): return v.count >= l.count && Bytes.equal(v, 0, l, folding: !caseSensitive)
-        case .suffix(let l): return v.count >= l.count && Bytes.equal(v, v.count - l.count, l, folding: !caseSensitive)
-        case .contains(let l): return Bytes.find(l, in: v, from: 0, folding: !caseSensitive) != nil
+        let l = literal
+        switch kind {
+        case .exact: return v.count == l.count && Bytes.equal(v, 0, l, folding: !caseSensitive)
+        case .prefix: return v.count >= l.count && Bytes.equal(v, 0, l, folding: !caseSensitive)
+        case .suffix: return v.count >= l.count && Bytes.equal(v, v.count - l.count, l, folding: !caseSensitive)
+        case .contains: return Bytes.find(l, in: v, from: 0, folding: !caseSensitive) != nil
         case .any: return true
         case .general: return generalMatch(v)
         }
@@ -96,6 +138,7 @@ public struct GlobPattern: Sendable, Hashable {
         var ti = 0, vi = 0
         var starToken = -1, starValue = 0
         let fold = !caseSensitive
+        let tokens = tokenStorage
         while true {
             if ti < tokens.count {
                 switch tokens[ti] {
@@ -132,7 +175,17 @@ public struct GlobPattern: Sendable, Hashable {
 enum Bytes {
     @inline(__always)
     static func equal(_ v: UnsafeBufferPointer<UInt8>, _ at: Int, _ l: [UInt8], folding: Bool) -> Bool {
-        l.withUnsafeBufferPointer { lp in
+        l.withUnsafeBufferPointer { equal(v, at, $0, folding: folding) }
+    }
+
+    @inline(__always)
+    static func find(_ l: [UInt8], in v: UnsafeBufferPointer<UInt8>, from: Int, folding: Bool) -> Int? {
+        l.withUnsafeBufferPointer { find($0, in: v, from: from, folding: folding) }
+    }
+
+    @inline(__always)
+    static func equal(_ v: UnsafeBufferPointer<UInt8>, _ at: Int, _ lp: UnsafeBufferPointer<UInt8>, folding: Bool) -> Bool {
+        do {
             var k = 0
             let n = lp.count
             if folding {
@@ -150,13 +203,13 @@ enum Bytes {
         }
     }
 
-    /// First index ≥ `from` where `l` occurs in `v`.
+    /// First index ≥ `from` where `lp` occurs in `v`.
     @inline(__always)
-    static func find(_ l: [UInt8], in v: UnsafeBufferPointer<UInt8>, from: Int, folding: Bool) -> Int? {
-        let n = l.count
+    static func find(_ lp: UnsafeBufferPointer<UInt8>, in v: UnsafeBufferPointer<UInt8>, from: Int, folding: Bool) -> Int? {
+        let n = lp.count
         if n == 0 { return from <= v.count ? from : nil }
         guard v.count - from >= n else { return nil }
-        return l.withUnsafeBufferPointer { lp -> Int? in
+        do {
             let first = lp[0]
             let firstUpper: UInt8 = (folding && first >= 0x61 && first <= 0x7A) ? first - 32 : first
             var i = from
@@ -195,6 +248,15 @@ public struct CIDR: Sendable, Hashable {
             prefix = bits
         }
         address = addr
+    }
+
+    /// `contains` for an IPv4 address given as a big-endian word (no allocation).
+    @inline(__always)
+    func containsV4(_ ip: UInt32) -> Bool {
+        guard address.count == 4 else { return false }
+        let net = UInt32(address[0]) << 24 | UInt32(address[1]) << 16 | UInt32(address[2]) << 8 | UInt32(address[3])
+        let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)
+        return ip & mask == net & mask
     }
 
     public func contains(_ ip: [UInt8]) -> Bool {
@@ -257,6 +319,25 @@ public enum IPAddress {
         for w in tail { out.append(UInt8(w >> 8)); out.append(UInt8(w & 0xFF)) }
         if let v4 { out.append(contentsOf: v4) }
         return out.count == 16 ? out : nil
+    }
+
+    /// Dotted IPv4 text as a big-endian word, or nil (same rules as `parseV4`; no allocation).
+    static func parseV4Word(_ s: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var word: UInt32 = 0
+        var parts = 0, v = 0, digits = 0
+        for c in s {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0, parts < 3 else { return nil }
+                word = word << 8 | UInt32(v); parts += 1; v = 0; digits = 0
+            } else if c >= 0x30 && c <= 0x39 {
+                v = v * 10 + Int(c - 0x30); digits += 1
+                guard v <= 255, digits <= 3 else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, parts == 3 else { return nil }
+        return word << 8 | UInt32(v)
     }
 
     static func parseV4(_ s: ArraySlice<UInt8>) -> [UInt8]? {

@@ -339,7 +339,13 @@ extension AuditdDecoder {
 
     static func kind(_ ev: Pending) -> Int {
         let sc = syscallName(ev)
-        if sc == "execve" || sc == "execveat" || ev.records.contains(where: { $0.type == "EXECVE" }) { return 1 }
+        // A process was created only if the kernel logged its argv (EXECVE record) or the
+        // execve succeeded: the failed attempts of a PATH search are not new processes.
+        if ev.records.contains(where: { $0.type == "EXECVE" }) { return 1 }
+        if sc == "execve" || sc == "execveat" {
+            let success = ev.records.first(where: { isSyscallRecord($0.type) })?.kvs.first { $0.key == "success" }.map { TextBytes.string($0.value) }
+            if success != "no" { return 1 }
+        }
         if let sc, ["connect", "accept", "accept4"].contains(sc), let sa = sockaddr(ev), sa.family == "inet" || sa.family == "inet6" { return 2 }
         return 0
     }
