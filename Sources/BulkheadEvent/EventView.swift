@@ -281,14 +281,32 @@ public enum JSONString {
     /// and control characters.
     public static func appendQuoted(_ text: some StringProtocol, to out: inout [UInt8]) {
         out.append(0x22)
-        for c in text.utf8 { appendEscaped(c, &out) }
+        if text.utf8.withContiguousStorageIfAvailable({ appendEscaped(contentsOf: $0, &out) }) == nil {
+            for c in text.utf8 { appendEscaped(c, &out) }
+        }
         out.append(0x22)
     }
 
     public static func appendQuoted(bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
         out.append(0x22)
-        for c in bytes { appendEscaped(c, &out) }
+        if bytes.withContiguousStorageIfAvailable({ appendEscaped(contentsOf: $0, &out) }) == nil {
+            for c in bytes { appendEscaped(c, &out) }
+        }
         out.append(0x22)
+    }
+
+    /// Escapes a run of bytes, copying the stretches that need no escape in bulk.
+    static func appendEscaped(contentsOf b: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) {
+        var start = 0
+        for i in 0..<b.count {
+            let c = b[i]
+            if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i])) }
+                appendEscaped(c, &out)
+                start = i + 1
+            }
+        }
+        if start < b.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<b.count])) }
     }
 
     @inline(__always) static func appendEscaped(_ c: UInt8, _ out: inout [UInt8]) {
@@ -299,8 +317,9 @@ public enum JSONString {
         case 0x0D: out.append(0x5C); out.append(0x72)
         case 0x09: out.append(0x5C); out.append(0x74)
         case 0..<0x20, 0x7F:
-            let hex: [UInt8] = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
+            @inline(__always) func hex(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x61 + v - 10 }
+            out.append(0x5C); out.append(0x75); out.append(0x30); out.append(0x30)
+            out.append(hex(c >> 4)); out.append(hex(c & 0xF))
         default: out.append(c)
         }
     }

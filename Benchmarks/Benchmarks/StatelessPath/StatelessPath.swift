@@ -30,7 +30,15 @@ struct Input {
             for f in files.sorted() {
                 let full = root + "/" + f
                 guard let text = try? String(contentsOfFile: full, encoding: .utf8) else { continue }
-                docs += RuleLoader().load(yaml: text, file: full).documents
+                for doc in RuleLoader().load(yaml: text, file: full).documents {
+                    // The stateless path: no correlations, baselines or analytics (stateful by design;
+                    // BULKHEAD_BENCH_STATEFUL=1 keeps them).
+                    if env["BULKHEAD_BENCH_STATEFUL"] != "1" {
+                        if case .correlation = doc { continue }
+                        if case .rule(let r) = doc, r.extensions.keys.contains(where: { $0.hasPrefix("x-bulkhead-") }) { continue }
+                    }
+                    docs.append(doc)
+                }
             }
         }
         engine = Engine(ruleSet: RuleSet(documents: docs))
@@ -71,7 +79,12 @@ let benchmarks: @Sendable () -> Void = {
                     }
                 }
             }
-            FileHandle.standardError.write("\(name): \(records.count) records\n".data(using: .utf8)!)
+            if let counts = ProcessInfo.processInfo.environment["BULKHEAD_BENCH_COUNTS"] {
+                // For scripts/bench: the number of records each benchmark ran over.
+                let line = "stateless path, \(name.dropFirst("stateless path, ".count)): \(records.count) records\n"
+                if let h = FileHandle(forWritingAtPath: counts) { h.seekToEndOfFile(); h.write(line.data(using: .utf8)!); h.closeFile() }
+                else { FileManager.default.createFile(atPath: counts, contents: line.data(using: .utf8)) }
+            }
             benchmark.startMeasurement()
             for r in records {
                 r.withUnsafeBytes { raw in
