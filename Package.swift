@@ -36,7 +36,7 @@ let package = Package(
         // Learned state between scans (`--state DIR`): SQLite through GRDB, behind the engine's BaselineStateStore.
         .target(name: "BulkheadState", dependencies: ["BulkheadEngine", .product(name: "GRDB", package: "GRDB.swift")]),
         // The detection pack as a product: validation, ADS lint, ATT&CK catalog, coverage.
-        .target(name: "BulkheadDetections", dependencies: ["BulkheadEngine", "BulkheadScan", "BulkheadRules"],
+        .target(name: "BulkheadDetections", dependencies: ["BulkheadEvent", "BulkheadEngine", "BulkheadScan", "BulkheadRules"],
                 resources: [.copy("Resources")]),
         .executableTarget(name: "bulkhead", dependencies: [
             "BulkheadDetections", "BulkheadState",

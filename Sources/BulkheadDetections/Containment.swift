@@ -1,4 +1,5 @@
 import BulkheadEngine
+import BulkheadEvent
 import Foundation
 
 /// Containment artefacts for an alert's entity: a NetworkPolicy isolating the pod, kubectl,
@@ -182,16 +183,24 @@ public enum Containment {
     /// Hubble endpoint labels), keeping only syntactically valid ones.
     static func podLabels(_ record: Record, pod: String) -> [(String, String)] {
         var found: [String: String] = [:]
-        if record.string("objectRef.resource") == "pods", record.string("objectRef.subresource") == nil,
-           let labels = record.value("requestObject.metadata.labels") as? [String: Any] {
-            for (k, v) in labels { if let s = v as? String { found[k] = s } }
+        if record.string("objectRef.resource") == "pods", record.string("objectRef.subresource") == nil {
+            found = record.stringMembers("requestObject.metadata.labels")
         }
-        if found.isEmpty { record.walk { dict in
-            if found.isEmpty, let labels = dict["pod_labels"] as? [String: Any], (dict["name"] as? String).map({ $0 == pod }) ?? true {
-                for (k, v) in labels { if let s = v as? String { found[k] = s } }
+        if found.isEmpty { record.walk { v, object in
+            let name = v.child(object, "name")
+            if found.isEmpty, let labels = v.child(object, "pod_labels"), v.kind(labels) == .object,
+               name.map({ v.kind($0) != .string || v.string($0) == pod }) ?? true {
+                found = Record.stringMembers(v, labels)
             }
-            if found.isEmpty, dict["pod_name"] as? String == pod, let list = dict["labels"] as? [Any] {
-                for case let item as String in list where item.hasPrefix("k8s:") {
+            if found.isEmpty, let podName = v.child(object, "pod_name"), v.kind(podName) == .string, v.string(podName) == pod,
+               let list = v.child(object, "labels"), v.kind(list) == .array {
+                var items: [String] = []
+                var child = list + 1
+                while child < Int(v.nodes[list].after) {
+                    if v.kind(child) == .string { items.append(v.string(child)) }
+                    child = Int(v.nodes[child].after)
+                }
+                for item in items where item.hasPrefix("k8s:") {
                     let kv = item.dropFirst(4).split(separator: "=", maxSplits: 1).map(String.init)
                     guard kv.count == 2, !kv[0].hasPrefix("io.kubernetes.pod.namespace"), !kv[0].hasPrefix("io.cilium.") else { continue }
                     found[kv[0]] = kv[1]
@@ -393,53 +402,74 @@ extension Containment {
     }
 }
 
-/// The matching record parsed once (alerts are rare; Foundation's parser is fine here).
-struct Record {
-    let root: Any?
+/// The matching record, parsed once with the engine's own JSON tape.
+final class Record {
+    private let bytes: [UInt8]
+    private var tape = JSONTape()
+    private let parsed: Bool
+    private let scratch = ScratchBuffer()
 
     init(json: String) {
-        root = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed])
+        bytes = Array(json.utf8)
+        var tape = JSONTape()
+        parsed = bytes.withUnsafeBytes { raw in (try? tape.parse(raw)) != nil }
+        self.tape = tape
     }
 
-    /// The value at a dotted path; arrays are looked into (first element that has the path).
-    func value(_ path: String) -> Any? {
-        var current: [Any] = [root as Any]
-        for key in path.split(separator: ".") {
-            var next: [Any] = []
-            for c in current {
-                if let d = c as? [String: Any], let v = d[String(key)] {
-                    if let a = v as? [Any] { next.append(contentsOf: a) } else { next.append(v) }
-                } else if let a = c as? [Any] {
-                    for x in a { if let d = x as? [String: Any], let v = d[String(key)] { next.append(v) } }
-                }
+    private func view<R>(_ body: (EventView) -> R?) -> R? {
+        guard parsed else { return nil }
+        return bytes.withUnsafeBufferPointer { b in
+            tape.nodes.withUnsafeBufferPointer { n in
+                body(EventView(base: b.baseAddress!, count: b.count, nodes: n, scratch: scratch))
             }
-            if next.isEmpty { return nil }
-            current = next
         }
-        return current.count == 1 ? current[0] : current
     }
 
+    /// The first non-empty string at a dotted path (arrays are looked into).
     func string(_ path: String) -> String? {
-        switch value(path) {
-        case let s as String: return s.isEmpty ? nil : s
-        case let a as [Any]: return a.first as? String
-        default: return nil
+        view { v in
+            var out: String?
+            v.forEachValue(FieldPath(path)) { n in
+                guard v.kind(n) == .string else { return false }
+                out = v.string(n)
+                return true
+            }
+            return out?.isEmpty == false ? out : nil
         }
     }
 
     func strings(_ path: String) -> [String] {
-        switch value(path) {
-        case let s as String: return [s]
-        case let a as [Any]: return a.compactMap { $0 as? String }
-        default: return []
-        }
+        view { v in
+            var out: [String] = []
+            v.forEachValue(FieldPath(path)) { n in
+                if v.kind(n) == .string { out.append(v.string(n)) }
+                return false
+            }
+            return out
+        } ?? []
     }
 
-    /// Calls `body` for every JSON object in the record.
-    func walk(_ body: ([String: Any]) -> Void) {
-        var stack: [Any] = [root as Any]
-        while let x = stack.popLast() {
-            if let d = x as? [String: Any] { body(d); stack.append(contentsOf: d.values) } else if let a = x as? [Any] { stack.append(contentsOf: a) }
+    /// String members of the object at a dotted path.
+    func stringMembers(_ path: String) -> [String: String] {
+        view { v in
+            guard let o = v.first(FieldPath(path)) else { return [:] }
+            return Self.stringMembers(v, o)
+        } ?? [:]
+    }
+
+    static func stringMembers(_ v: EventView, _ object: Int) -> [String: String] {
+        var out: [String: String] = [:]
+        v.forEachMember(object) { k, value in
+            if v.kind(value) == .string { out[v.string(k)] = v.string(value) }
+        }
+        return out
+    }
+
+    /// Calls `body` with every JSON object in the record.
+    func walk(_ body: (EventView, Int) -> Void) {
+        _ = view { v -> Bool? in
+            for i in 0..<v.nodes.count where v.kind(i) == .object { body(v, i) }
+            return nil
         }
     }
 }

@@ -276,13 +276,25 @@ public final class Evaluator {
 }
 
 enum FieldRef {
+    /// Compares two values of the same record in place (no copy: this runs per event).
     static func compare(_ v: UnsafeBufferPointer<UInt8>, _ o: UnsafeBufferPointer<UInt8>, mode: FieldRefMode, folding: Bool) -> Bool {
-        let l = Array(o).map { folding ? asciiLower($0) : $0 }
+        guard v.count >= o.count else { return false }
         switch mode {
-        case .equal: return v.count == l.count && Bytes.equal(v, 0, l, folding: folding)
-        case .prefix: return v.count >= l.count && Bytes.equal(v, 0, l, folding: folding)
-        case .suffix: return v.count >= l.count && Bytes.equal(v, v.count - l.count, l, folding: folding)
-        case .contains: return Bytes.find(l, in: v, from: 0, folding: folding) != nil
+        case .equal: return v.count == o.count && equal(v, at: 0, o, folding)
+        case .prefix: return equal(v, at: 0, o, folding)
+        case .suffix: return equal(v, at: v.count - o.count, o, folding)
+        case .contains:
+            for at in 0...(v.count - o.count) where equal(v, at: at, o, folding) { return true }
+            return false
         }
+    }
+
+    @inline(__always)
+    static func equal(_ v: UnsafeBufferPointer<UInt8>, at: Int, _ o: UnsafeBufferPointer<UInt8>, _ folding: Bool) -> Bool {
+        for k in 0..<o.count {
+            let a = v[at + k], b = o[k]
+            if a != b && !(folding && asciiLower(a) == asciiLower(b)) { return false }
+        }
+        return true
     }
 }

@@ -165,6 +165,46 @@ public struct EventView {
         return end == pathBytes.count ? end : end + 1
     }
 
+    /// The value of `key` directly inside the object `node` (no dotted walking; keys compared
+    /// as written).
+    public func child(_ node: Int?, _ key: StaticString) -> Int? {
+        guard let node, nodes[node].kind == .object else { return nil }
+        let p = key.utf8Start
+        let n = key.utf8CodeUnitCount
+        var k = node + 1
+        let after = Int(nodes[node].after)
+        while k < after {
+            let kn = nodes[k]
+            if Int(kn.end) - Int(kn.start) == n {
+                var same = true
+                for i in 0..<n where base[Int(kn.start) + i] != p[i] { same = false; break }
+                if same { return k + 1 }
+            }
+            k = Int(nodes[k + 1].after)
+        }
+        return nil
+    }
+
+    /// Calls `body` with the key and value nodes of each member of the object `node`.
+    public func forEachMember(_ node: Int, _ body: (_ key: Int, _ value: Int) -> Void) {
+        guard nodes[node].kind == .object else { return }
+        var k = node + 1
+        let after = Int(nodes[node].after)
+        while k < after {
+            body(k, k + 1)
+            k = Int(nodes[k + 1].after)
+        }
+    }
+
+    /// Decoded text of a scalar node (nil for null / containers / missing).
+    public func text(_ node: Int?) -> String? {
+        guard let node else { return nil }
+        switch kind(node) {
+        case .string, .number, .true, .false: return string(node)
+        default: return nil
+        }
+    }
+
     /// Visits every scalar leaf of the record (for keyword searches).
     @discardableResult
     public func forEachLeaf(_ visit: (Int) -> Bool) -> Bool {

@@ -22,7 +22,13 @@ public struct ScanStats: Sendable {
     public var files = 0
     public var bytes = 0
     public var records = 0
-    public var recordsBySource: [String: Int] = [:]
+    /// Records per format, indexed like `Formats.all` (an array: counted per record).
+    public var recordsByFormat: [Int] = Array(repeating: 0, count: Formats.all.count)
+    public var recordsBySource: [String: Int] {
+        var out: [String: Int] = [:]
+        for (i, n) in recordsByFormat.enumerated() where n > 0 { out[Formats.all[i].id, default: 0] += n }
+        return out
+    }
     /// Per input: the format detected, records read and bad records.
     public var inputs: [(file: String, format: String, records: Int, bad: Int, sources: [String])] = []
     public var formatByFile: [(file: String, format: String)] { inputs.map { ($0.file, $0.format) } }
@@ -557,7 +563,7 @@ public final class ScanPipeline {
 
     func evaluate(_ view: EventView, format: Int, kind: Int, name: String, line: Int) {
         stats.records += 1
-        stats.recordsBySource[Formats.all[format].id, default: 0] += 1
+        stats.recordsByFormat[format] += 1
         if options.learnInventory, learningFormats[format] {
             engine.inventory.learn(view, source: Formats.all[format].id, time: engine.time(view, format: format))
         }

@@ -177,25 +177,6 @@ enum EnrichText {
 }
 
 extension EventView {
-    /// The value of `key` directly inside the object `node` (no dotted walking).
-    func child(_ node: Int?, _ key: StaticString) -> Int? {
-        guard let node, nodes[node].kind == .object else { return nil }
-        let p = key.utf8Start
-        let n = key.utf8CodeUnitCount
-        var k = node + 1
-        let after = Int(nodes[node].after)
-        while k < after {
-            let kn = nodes[k]
-            if Int(kn.end) - Int(kn.start) == n {
-                var same = true
-                for i in 0..<n where base[Int(kn.start) + i] != p[i] { same = false; break }
-                if same { return k + 1 }
-            }
-            k = Int(nodes[k + 1].after)
-        }
-        return nil
-    }
-
     /// The first key/value of the root object.
     func firstMember() -> (key: Int, value: Int)? {
         guard !nodes.isEmpty, nodes[0].kind == .object, nodes[0].after > 1 else { return nil }
@@ -219,12 +200,4 @@ extension EventView {
         return withText(node) { ByteSearch.contains($0, needle) }
     }
 
-    /// Decoded text of a scalar node (nil for null / containers / missing).
-    func text(_ node: Int?) -> String? {
-        guard let node else { return nil }
-        switch kind(node) {
-        case .string, .number, .true, .false: return string(node)
-        default: return nil
-        }
-    }
 }
