@@ -171,31 +171,30 @@ public final class BaselineRule {
         return finding
     }
 
+    /// Expires the entries of `table` older than `horizon`, then drops the least recently seen
+    /// tenth when it is at the cap; both counted.
+    private func prune<Key: Hashable, Value>(_ table: inout [Key: Value], horizon: Int64, lastSeen: (Value) -> Int64) {
+        let before = table.count
+        table = table.filter { lastSeen($0.value) >= horizon }
+        stats.expired += before - table.count
+        if table.count >= spec.maxEntries {
+            let drop = Swift.max(1, spec.maxEntries / 10)
+            for k in table.sorted(by: { lastSeen($0.value) < lastSeen($1.value) }).prefix(drop).map(\.key) { table.removeValue(forKey: k) }
+            stats.evictedLRU += drop
+        }
+    }
+
     /// Drops entries past retention, then the least recently seen tenth while over the cap.
     func evict(now: Int64) {
         let horizon = now - spec.retention
         switch spec.kind {
         case .newTerms:
-            let before = terms.count
-            terms = terms.filter { $0.value.lastSeen >= horizon }
-            stats.expired += before - terms.count
-            if terms.count >= spec.maxEntries {
-                let drop = Swift.max(1, spec.maxEntries / 10)
-                for k in terms.sorted(by: { $0.value.lastSeen < $1.value.lastSeen }).prefix(drop).map(\.key) { terms.removeValue(forKey: k) }
-                stats.evictedLRU += drop
-            }
+            prune(&terms, horizon: horizon) { $0.lastSeen }
             // Group counters follow their terms.
             if groups.count > spec.maxEntries { pruneGroups(horizon: horizon) }
             stats.entries = terms.count
         case .numeric:
-            let before = groups.count
-            groups = groups.filter { $0.value.lastSeen >= horizon }
-            stats.expired += before - groups.count
-            if groups.count >= spec.maxEntries {
-                let drop = Swift.max(1, spec.maxEntries / 10)
-                for k in groups.sorted(by: { $0.value.lastSeen < $1.value.lastSeen }).prefix(drop).map(\.key) { groups.removeValue(forKey: k) }
-                stats.evictedLRU += drop
-            }
+            prune(&groups, horizon: horizon) { $0.lastSeen }
             stats.entries = groups.count
         }
     }
