@@ -52,6 +52,17 @@ public struct Alert: Sendable {
     public var containment: [Artefact] = []
 }
 
+extension Alert {
+    public init(rule: RuleInfo, time: Int64?, origin: Origin, source: String, entity: Entity, event: String) {
+        self.rule = rule
+        self.time = time
+        self.origin = origin
+        self.source = source
+        self.entity = entity
+        self.event = event
+    }
+}
+
 /// A containment artefact: a NetworkPolicy, a block of shell commands, a note.
 public struct Artefact: Sendable, Hashable {
     /// `networkpolicy`, `kubectl`, `docker`, `aws`, `azure`, `gcp`, `warning`.

@@ -22,6 +22,28 @@ public struct RuleInfo: Sendable {
     public var line: Int
 }
 
+extension RuleInfo {
+    /// A rule as known outside a rule set (an alert read back from a store).
+    public init(id: String, title: String, level: Level, status: String? = nil, tags: [String] = [], techniques: [String] = [],
+                tactics: [String] = [], logsource: LogSource = LogSource(), file: String = "", line: Int = 0) {
+        self.id = id
+        self.title = title
+        self.level = level
+        self.status = status
+        self.description = nil
+        self.tags = tags
+        self.techniques = techniques
+        self.tactics = tactics
+        self.falsepositives = []
+        self.references = []
+        self.seeds = []
+        self.related = []
+        self.logsource = logsource
+        self.file = file
+        self.line = line
+    }
+}
+
 public enum Level: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     case informational = 0, low, medium, high, critical
 

@@ -12,17 +12,23 @@ public final class ByteStream {
     private var pending: [UInt8] = []   // bytes read while sniffing, replayed first
     public private(set) var bytesRead = 0
     public private(set) var isGzip = false
+    /// Decompressed bytes handed out so far, and the most allowed (a gzip bomb stops here).
+    private var bytesOut = 0
+    private let maxOutput: Int
 
-    public init(path: String) throws {
+    /// `name` labels origins and errors (default: the path); `maxOutput` bounds the
+    /// (decompressed) bytes read from this input.
+    public init(path: String, name: String? = nil, maxOutput: Int = .max) throws {
+        self.maxOutput = maxOutput
         if path == "-" {
             fd = 0
             ownsFD = false
-            name = "<stdin>"
+            self.name = name ?? "<stdin>"
         } else {
             fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw ScanError.io(path, String(cString: strerror(errno))) }
             ownsFD = true
-            name = path
+            self.name = name ?? path
         }
         // Sniff gzip magic.
         var head = try readRaw(max: 2)
@@ -33,7 +39,7 @@ public final class ByteStream {
         }
         if head.count == 2 && head[0] == 0x1F && head[1] == 0x8B {
             isGzip = true
-            inflater = try Inflater(name: name)
+            inflater = try Inflater(name: self.name)
         }
         pending = head
     }
@@ -49,6 +55,13 @@ public final class ByteStream {
 
     /// Next chunk of (decompressed) bytes; empty at end of input.
     public func next() throws -> [UInt8] {
+        let chunk = try nextUnbounded()
+        bytesOut += chunk.count
+        if bytesOut > maxOutput { throw ScanError.tooLarge(name, maxOutput) }
+        return chunk
+    }
+
+    private func nextUnbounded() throws -> [UInt8] {
         if let inflater {
             while true {
                 if let out = try inflater.drain() { return out }
@@ -78,7 +91,7 @@ public enum ScanError: Error, CustomStringConvertible {
         switch self {
         case .io(let f, let m): return "\(f): \(m)"
         case .gzip(let f, let m): return "\(f): gzip: \(m)"
-        case .tooLarge(let f, let n): return "\(f): document larger than \(n) bytes"
+        case .tooLarge(let f, let n): return "\(f): larger than \(n) bytes"
         }
     }
 }

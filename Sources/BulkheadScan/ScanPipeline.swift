@@ -7,6 +7,8 @@ public struct ScanOptions: Sendable {
     public var maxLineBytes = 16 << 20
     public var maxDocumentBytes = 512 << 20
     public var maxDepth = 256
+    /// Most (decompressed) bytes read from one input; a gzip bomb stops here.
+    public var maxInputBytes = Int.max
     /// Format id forced by `--format` (index into `Formats.all`).
     public var forcedFormat: Int?
     /// Bad-record messages printed in full before only counting.
@@ -113,6 +115,12 @@ public final class ScanPipeline {
         finish()
     }
 
+    /// Starts counting afresh (a long-running service reads each batch's own figures).
+    public func resetStats() {
+        stats = ScanStats()
+        reportedProblems = 0
+    }
+
     /// End of input: correlation windows still open are judged and their alerts delivered.
     /// `scan(paths:)` calls it; callers of `scan(file:)` call it after their last input.
     public func finish() {
@@ -138,10 +146,11 @@ public final class ScanPipeline {
 
     // MARK: One input
 
-    public func scan(file path: String) {
+    /// Scans one input; `name` labels its origins (default: the path).
+    public func scan(file path: String, name: String? = nil) {
         let stream: ByteStream
         do {
-            stream = try ByteStream(path: path)
+            stream = try ByteStream(path: path, name: name, maxOutput: options.maxInputBytes)
         } catch {
             operational("\(error)")
             return

@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// Runs the service until SIGTERM or SIGINT: the HTTP server stops taking connections and
+/// finishes the requests in flight (each holds its batch until stored), then the engine
+/// closes its correlation windows and the store and sinks are closed.
+public enum ServeRunner {
+    public static func makeApplication(_ service: BulkheadService, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
+        throws -> some ApplicationProtocol {
+        let c = service.config
+        var server: HTTPServerBuilder = .http1()
+        if let cert = c.tlsCert, let key = c.tlsKey {
+            server = try .tls(.http1(), tlsConfiguration: tlsConfiguration(cert: cert, key: key, clientCA: c.tlsClientCA))
+        } else if c.tlsCert != nil || c.tlsKey != nil || c.tlsClientCA != nil {
+            throw ServeConfig.Problem("tls needs both cert and key (client_ca requires them too)")
+        }
+        return Application(router: Routes.router(service), server: server,
+                           configuration: .init(address: .hostname(c.host, port: c.port), serverName: "bulkhead"),
+                           onServerRunning: onServerRunning, logger: service.logger)
+    }
+
+    static func tlsConfiguration(cert: String, key: String, clientCA: String?) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        if let clientCA {
+            // Mutual TLS: a client certificate signed by this CA is required (no hostname to check on clients).
+            tls.certificateVerification = .noHostnameVerification
+            tls.trustRoots = .file(clientCA)
+        }
+        return tls
+    }
+
+    public static func run(config: ServeConfig, logger: Logger) async throws {
+        let service = try await BulkheadService.start(config: config, logger: logger)
+        do { try await run(try makeApplication(service), service: service, logger: logger) } catch {
+            await service.shutdown()
+            throw error
+        }
+        await service.shutdown()
+    }
+
+    static func run(_ app: some ApplicationProtocol, service: BulkheadService, logger: Logger) async throws {
+        let group = ServiceGroup(configuration: .init(services: [Housekeeping(service: service), app],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Hourly retention while the service runs.
+struct Housekeeping: Service {
+    let service: BulkheadService
+    func run() async throws {
+        await service.pruneOnce()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(3600))
+                await service.pruneOnce()
+            }
+        }
+    }
+}
