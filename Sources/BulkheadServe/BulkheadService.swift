@@ -155,7 +155,8 @@ public final class BulkheadService: Sendable {
             health.add(source: c.source, records: Int(c.records), now: Clock.nowMillis())
         }
         if outcome.records == 0 {
-            let why = outcome.operationalErrors.first ?? (outcome.bad > 0 ? "no valid record" : "no record found")
+            let first = outcome.operationalErrors.first ?? outcome.problems.first
+            let why = (outcome.bad > 0 ? "no valid record" : "no record found") + (first.map { ": " + $0 } ?? "")
             throw .invalid(why, problems: outcome.operationalErrors + outcome.problems)
         }
         let storeStart = Date()

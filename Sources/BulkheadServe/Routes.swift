@@ -116,7 +116,9 @@ enum Routes {
             var format: Int?
             if let f = request.uri.queryParameters.get("format"), !f.isEmpty {
                 guard let i = Formats.index(of: f) else {
-                    throw APIError.badRequest("unknown format \(f); known: \(Formats.all.map(\.id).joined(separator: ", "))")
+                    var known: [String] = []
+                    for id in Formats.all.map(\.id) where !known.contains(id) { known.append(id) }
+                    throw APIError.badRequest("unknown format \(f); known: \(known.joined(separator: ", "))")
                 }
                 format = i
             }

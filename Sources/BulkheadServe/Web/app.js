@@ -162,7 +162,7 @@
     alerts: (r) => (r.parts[1] ? viewAlert(r.parts[1]) : viewAlerts(r.query)),
     incidents: (r) => (r.parts[1] ? viewIncident(r.parts[1], r.query) : viewIncidents(r.query)),
     coverage: () => viewCoverage(),
-    sources: () => viewSources(),
+    sources: (r, seq) => viewSources(r, seq),
     detections: (r) => (r.parts.length > 1 ? viewDetection(r.parts.slice(1).join('/')) : viewDetections()),
   };
 
@@ -459,7 +459,7 @@
         h('div', null, level(e.level), ' ', h('a', { class: 'alert-link', href: '#/alerts/' + encodeURIComponent(e.alert_id) }, text(e.title))),
         h('div', { class: 'sub' }, h('span', { class: 'chip source' }, text(e.source)), ' ', text(e.entity)))));
     return h('div', { class: 'page incident-page' },
-      h('div', { class: 'crumbs' }, h('a', { href: '#/incidents' }, '← Incidents')),
+      h('div', { class: 'crumbs' }, h('a', { href: '#/incidents' + (params.toString() ? '?' + params : '') }, '← Incidents')),
       h('div', { class: 'page-head' }, h('h1', { id: 'incident-title' }, text(i.title)),
         h('div', { class: 'meta' }, level(i.level), ' ', h('span', { class: 'count' }, text(i.alerts) + ' alerts'), ' ', chips(i.sources, 'source'))),
       h('div', { class: 'grid' },
@@ -557,10 +557,12 @@
         h('div', { class: 'table-wrap' }, table('sources-table', ['Source', 'Records', 'Bad', 'Records/s', 'Last seen', 'Status'], rows, 'No telemetry received yet.')));
     };
     await load();
-    refreshTimer = setInterval(() => {
-      if (seq !== renderSeq) return;
+    if (seq !== renderSeq) return null;
+    const timer = setInterval(() => {
+      if (seq !== renderSeq) { clearInterval(timer); return; }
       load().catch((e) => { if (!(e instanceof AuthError)) flash(e.message, 'error'); });
     }, 15000);
+    refreshTimer = timer;
     return page;
   }
 
