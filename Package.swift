@@ -47,7 +47,7 @@ let package = Package(
                 resources: [.copy("Resources")]),
         // `bulkhead serve`: webhook ingest, alert store (SQLite or PostgreSQL), API, web UI, sinks, metrics.
         .target(name: "BulkheadServe", dependencies: [
-            "BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadSinks", "BulkheadSources", "BulkheadRules",
+            "BulkheadDetections", "BulkheadState", "BulkheadEngine", "BulkheadScan", "BulkheadSinks", "BulkheadSources", "BulkheadRules",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "BulkheadEngineTests", dependencies: ["BulkheadEngine", "BulkheadSinks", "BulkheadScan", "BulkheadRules", "CZlib"]),
         .testTarget(name: "BulkheadStateTests", dependencies: ["BulkheadState", "BulkheadEngine", "BulkheadScan", "BulkheadRules"]),
         .testTarget(name: "BulkheadServeTests", dependencies: [
-            "BulkheadServe", "BulkheadEngine", "BulkheadDetections", "BulkheadScan",
+            "BulkheadServe", "BulkheadEngine", "BulkheadDetections", "BulkheadScan", "BulkheadRules", "BulkheadState",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),

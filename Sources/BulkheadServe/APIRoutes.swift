@@ -1,4 +1,5 @@
 import BulkheadEngine
+import BulkheadRules
 import BulkheadSinks
 import Foundation
 import Hummingbird
@@ -9,12 +10,19 @@ enum SessionRoutes {
     static func add(to router: Router<BasicRequestContext>, _ service: BulkheadService) {
         router.post("/api/v1/session") { request, _ in
             var request = request
+            // JSON only: a cross-site form cannot send it without a CORS preflight (no login CSRF).
+            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+                throw APIError(status: .unsupportedMediaType, code: "content_type", message: "log in with Content-Type: application/json")
+            }
             let o = try Routes.jsonObject(try await Routes.body(&request, max: Routes.maxAPIBody))
-            guard let token = o["token"] as? String, let name = service.auth.tokenName(token) else {
+            guard let token = o["token"] as? String, let who = service.auth.identity(token) else {
                 service.metrics.add("bulkhead_auth_failures_total")
                 throw APIError(status: .unauthorized, code: "unauthorized", message: "unknown token")
             }
-            let s = service.auth.newSession(for: name, now: Clock.nowMillis() / 1000)
+            guard who.scope.allows(.analyst) else {
+                throw APIError(status: .forbidden, code: "scope", message: "an ingest token cannot open the UI")
+            }
+            let s = service.auth.newSession(for: who, now: Clock.nowMillis() / 1000)
             let secure = service.config.tlsCert != nil ? "; Secure" : ""
             var f = HTTPFields()
             f[.setCookie] = "\(Routes.sessionCookie)=\(s.id); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(service.auth.sessionSeconds)\(secure)"
@@ -22,7 +30,7 @@ enum SessionRoutes {
             return Response(status: .noContent, headers: f)
         }
         router.get("/api/v1/session") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             let expires = request.cookies[Routes.sessionCookie].flatMap { service.auth.session($0.value, now: Clock.nowMillis() / 1000)?.expires }
             return Routes.json(.object([("authenticated", .bool(true)), ("expires_at", Routes.time(expires.map { $0 * 1000 }))]))
         }
@@ -97,17 +105,17 @@ enum AlertRoutes {
 
     static func add(to router: Router<BasicRequestContext>, _ service: BulkheadService) {
         router.get("/api/v1/alerts") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             let r = try await service.store.list(try filter(request))
             return Routes.json(.object([("total", .int(Int64(r.total))), ("alerts", .array(r.alerts.map { .object(summary($0)) }))]))
         }
         router.get("/api/v1/alerts/:id") { request, context in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("alert ids are integers") }
             return Routes.json(try await detail(id, service))
         }
         router.post("/api/v1/alerts/:id/status") { request, context in
-            let who = try Routes.identity(request, service)
+            let who = try Routes.identity(request, service, need: .analyst)
             guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("alert ids are integers") }
             var request = request
             let o = try Routes.jsonObject(try await Routes.body(&request, max: Routes.maxAPIBody))
@@ -176,7 +184,7 @@ enum IncidentRoutes {
             return (try Routes.parseTime(q.get("since"), now: now) ?? now - 7 * 86_400_000, try Routes.parseTime(q.get("until"), now: now) ?? now + 86_400_000)
         }
         router.get("/api/v1/incidents") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             let (since, until) = try range(request)
             let q = request.uri.queryParameters
             var level: Level?
@@ -190,7 +198,7 @@ enum IncidentRoutes {
             return Routes.json(.object([("incidents", .array(newest.map { json($0.0, tactics: $0.1) }))]))
         }
         router.get("/api/v1/incidents/:id") { request, context in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             let (since, until) = try range(request)
             let want = context.parameters.get("id") ?? ""
             guard let hit = try await incidents(service, since: since, until: until, minLevel: nil, namespace: nil).first(where: { id($0.0) == want }) else {
@@ -226,18 +234,23 @@ enum ExceptionRoutes {
 
     static func add(to router: Router<BasicRequestContext>, _ service: BulkheadService) {
         router.get("/api/v1/exceptions") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             let counts = service.worker.suppressed
             let all = try await service.store.exceptions()
             return Routes.json(.object([("exceptions", .array(all.map { json($0, suppressed: counts[$0.name] ?? 0) }))]))
         }
         router.post("/api/v1/exceptions") { request, _ in
-            let who = try Routes.identity(request, service)
+            let who = try Routes.identity(request, service, need: .admin)
             var request = request
             var o = try Routes.jsonObject(try await Routes.body(&request, max: Routes.maxAPIBody))
             guard let name = o["name"] as? String, !name.isEmpty, name.count <= 200 else { throw APIError.badRequest("an exception needs a name (at most 200 characters)") }
             if let unknown = o.keys.first(where: { !fields.contains($0) }) { throw APIError.badRequest("unknown field \(unknown)") }
             if o["owner"] == nil { o["owner"] = who }
+            // An exception is a blind spot: one added at run time must end.
+            guard let expires = o["expires"] as? String, expires.count == 10, expires > ExceptionsFile.today(),
+                  expires <= ExceptionsFile.today(Date().addingTimeInterval(366 * 86400)) else {
+                throw APIError.badRequest("expires (YYYY-MM-DD, after today and within a year) is required for exceptions added through the API")
+            }
             guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) else { throw APIError.badRequest("cannot encode the exception") }
             let body = String(decoding: data, as: UTF8.self)
             if let problem = service.checkException(body, name: name) { throw APIError.badRequest(problem) }
@@ -249,7 +262,7 @@ enum ExceptionRoutes {
             return Routes.json(json(stored, suppressed: 0), status: .created)
         }
         router.delete("/api/v1/exceptions/:id") { request, context in
-            let who = try Routes.identity(request, service)
+            let who = try Routes.identity(request, service, need: .admin)
             guard let id = context.parameters.get("id", as: Int64.self) else { throw APIError.badRequest("exception ids are integers") }
             guard try await service.store.deleteException(id) else { throw APIError.notFound("no exception \(id)") }
             try await service.applyExceptions()
@@ -263,20 +276,20 @@ enum ExceptionRoutes {
 enum CatalogRoutes {
     static func add(to router: Router<BasicRequestContext>, _ service: BulkheadService) {
         router.get("/api/v1/detections") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             if let name = request.uri.queryParameters.get("name") { return try one(name, service) }
             return Routes.json(.object([("detections", .array(service.catalog.detections.map(service.catalog.summary)))]))
         }
         router.get("/api/v1/detections/:source/:slug") { request, context in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             return try one((context.parameters.get("source") ?? "") + "/" + (context.parameters.get("slug") ?? ""), service)
         }
         router.get("/api/v1/coverage") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             return Routes.raw(Array(service.catalog.coverageJSON.utf8), type: "application/json")
         }
         router.get("/api/v1/sources") { request, _ in
-            _ = try Routes.identity(request, service)
+            try Routes.identity(request, service, need: .analyst)
             let now = Clock.nowMillis()
             let silence = service.config.silenceAfterSeconds * 1000
             let rows = try await service.store.sources()

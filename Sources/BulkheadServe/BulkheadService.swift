@@ -5,6 +5,7 @@ import BulkheadRules
 import BulkheadScan
 import BulkheadSinks
 import BulkheadSources
+import BulkheadState
 import Foundation
 import Logging
 import NIOCore
@@ -25,6 +26,9 @@ public final class BulkheadService: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
     let health: SourceHealth
+    /// Request bodies being read at once (each up to max_body_bytes): bounded like the queue.
+    let uploads: UploadGate
+    private let appliedExceptions = Mutex<[Int64]>([])
     private let batchSeq = Atomic<Int>(0)
     private let accepting = Atomic<Bool>(false)
 
@@ -35,6 +39,7 @@ public final class BulkheadService: Sendable {
     /// Loads rules, opens and migrates the store, replays batches a crash left in the queue,
     /// and starts the engine thread and the sinks.
     public static func start(config: ServeConfig, logger: Logger) async throws -> BulkheadService {
+        let auth = try Authenticator.load(config: config)
         var rulePaths = config.rules
         if rulePaths.isEmpty {
             guard let pack = RuleFiles.defaultPack() else {
@@ -64,7 +69,17 @@ public final class BulkheadService: Sendable {
         var options = ScanOptions()
         options.maxInputBytes = config.maxDecompressedBytes
         options.learnInventory = true
-        let worker = IngestWorker(engine: engine, playbook: ResponsePlaybook(ruleSet: ruleSet), options: options, maxQueue: config.maxQueue)
+        // What the engine learned (baselines, new terms, telemetry-gap rates) survives restarts.
+        let stateStore: SQLiteStateStore
+        do {
+            stateStore = try SQLiteStateStore(directory: config.stateDir)
+            let r = engine.baselines.restore(try stateStore.load())
+            logger.info("engine state restored", metadata: ["path": "\(stateStore.path)", "baseline_rules": "\(r.rules)", "terms": "\(r.terms)", "gap_keys": "\(r.gapKeys)"])
+        } catch {
+            throw StartupError(description: "engine state in \(config.stateDir): \(error)")
+        }
+        let worker = IngestWorker(engine: engine, playbook: ResponsePlaybook(ruleSet: ruleSet), options: options, maxQueue: config.maxQueue,
+                                  stateStore: stateStore)
 
         let store = try AlertStore.open(config: config)
         do { try await store.migrate() } catch {
@@ -80,12 +95,19 @@ public final class BulkheadService: Sendable {
             case .stdout: sinks.append(StdoutSink(minLevel: s.minLevel))
             case .file: sinks.append(RotatingFileSink(path: s.path ?? "", maxBytes: s.maxBytes, keep: s.keep, minLevel: s.minLevel, logger: logger))
             case .webhook, .slack:
-                let w = try WebhookSink(config: s, spoolRoot: config.spoolDir, client: client, metrics: metrics, logger: logger)
-                await w.start()
-                sinks.append(w)
+                do {
+                    let w = try WebhookSink(config: s, spoolRoot: config.spoolDir, client: client, metrics: metrics, logger: logger)
+                    await w.start()
+                    sinks.append(w)
+                } catch {
+                    for s in sinks { await s.stop() }
+                    try? await client.shutdown()
+                    await store.close()
+                    throw StartupError(description: "sink \(s.name): \(error)")
+                }
             }
         }
-        let service = BulkheadService(config: config, auth: try Authenticator.load(config: config), store: store, worker: worker,
+        let service = BulkheadService(config: config, auth: auth, store: store, worker: worker,
                                       metrics: metrics, catalog: PackCatalog(rulePaths: rulePaths), ruleSet: ruleSet,
                                       baseExceptions: base, sinks: sinks, httpClient: client, logger: logger)
         try await service.applyExceptions()
@@ -112,6 +134,7 @@ public final class BulkheadService: Sendable {
         self.logger = logger
         self.health = SourceHealth()
         self.metrics = metrics
+        self.uploads = UploadGate(limit: config.maxQueue)
     }
 
     public var isReady: Bool { accepting.load(ordering: .sequentiallyConsistent) && worker.running }
@@ -127,7 +150,7 @@ public final class BulkheadService: Sendable {
     }
 
     public enum IngestError: Error {
-        case notReady, queueFull, invalid(String, problems: [String]), storage(String)
+        case notReady, queueFull, invalid(String, problems: [String]), tooLarge(String, problems: [String]), storage(String)
     }
 
     /// Spools the body (fsync) so a crash cannot lose it, runs it through the engine, stores
@@ -178,7 +201,7 @@ public final class BulkheadService: Sendable {
         // Cut short (over the decompressed limit, damaged gzip): what was read is stored, and
         // the sender hears that the rest was not.
         if let cut = outcome.operationalErrors.first {
-            throw .invalid("\(cut); the \(outcome.records) records before it were processed", problems: outcome.operationalErrors + outcome.problems)
+            throw .tooLarge("\(cut); the \(outcome.records) records before it were processed and stored", problems: outcome.operationalErrors + outcome.problems)
         }
         return IngestResult(batch: name, records: outcome.records, bad: outcome.bad, alerts: outcome.alerts.count,
                             problems: outcome.operationalErrors + outcome.problems)
@@ -218,12 +241,26 @@ public final class BulkheadService: Sendable {
     /// handed to the engine thread.
     func applyExceptions() async throws {
         var entries = baseExceptions
-        for e in try await store.exceptions() {
+        let stored = try await store.exceptions()
+        appliedExceptions.withLock { $0 = stored.map(\.id) }
+        for e in stored {
             let r = ExceptionsFile.load(yaml: "{\"exceptions\": [\(e.body)]}", file: "exception \(e.name)")
+            for d in r.diagnostics where d.severity == .error { logger.warning("stored exception not applied", metadata: ["problem": "\(d)"]) }
             entries += r.entries
         }
         let compiled = CompiledExceptions(entries: entries, ruleSet: ruleSet, today: ExceptionsFile.today())
         worker.setExceptions(compiled)
+    }
+
+    /// Exceptions another instance added or removed in a shared store apply here too.
+    func reloadExceptionsIfChanged() async {
+        guard let now = try? await store.exceptions().map(\.id), now != appliedExceptions.withLock({ $0 }) else { return }
+        do {
+            try await applyExceptions()
+            logger.info("exceptions reloaded from the store", metadata: ["count": "\(now.count)"])
+        } catch {
+            logger.warning("exceptions reload failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Checks an exception body (JSON) the way a tuning file is checked; nil when it compiles.
@@ -263,6 +300,25 @@ public final class BulkheadService: Sendable {
         } catch {
             logger.warning("retention prune failed", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Bounds concurrent ingest uploads: past the limit a request is refused at once (429)
+/// rather than holding another body in memory.
+final class UploadGate: Sendable {
+    private let inUse = Mutex(0)
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+
+    func withPermit<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let got = inUse.withLock { n -> Bool in
+            guard n < limit else { return false }
+            n += 1
+            return true
+        }
+        guard got else { throw APIError(status: .tooManyRequests, code: "busy", message: "too many uploads in progress; retry later", headers: [.retryAfter: "1"]) }
+        defer { inUse.withLock { $0 -= 1 } }
+        return try await body()
     }
 }
 

@@ -2,6 +2,7 @@ import BulkheadDetections
 import BulkheadEngine
 import BulkheadScan
 import BulkheadSources
+import BulkheadState
 import Foundation
 import Synchronization
 
@@ -24,6 +25,7 @@ final class IngestWorker: @unchecked Sendable {
         case batch(path: String, name: String, format: Int?, reply: @Sendable (BatchOutcome) -> Void)
         case exceptions(CompiledExceptions)
         case finish(reply: @Sendable ([Alert]) -> Void)
+        case saveState(reply: @Sendable (String?) -> Void)
     }
 
     struct QueueFull: Error {}
@@ -37,6 +39,8 @@ final class IngestWorker: @unchecked Sendable {
     private let playbook: ResponsePlaybook
     private var options: ScanOptions
     private var thread: Thread?
+    /// Learned baselines, new-terms sets and telemetry-gap rates, kept across restarts.
+    private let stateStore: SQLiteStateStore?
     /// Alerts suppressed per exception name since the start (published after each batch).
     private let suppressedSnapshot = Mutex<[String: Int]>([:])
     private var suppressedCarry: [String: Int] = [:]
@@ -52,8 +56,9 @@ final class IngestWorker: @unchecked Sendable {
         suppressedSnapshot.withLock { $0 = now }
     }
 
-    init(engine: Engine, playbook: ResponsePlaybook, options: ScanOptions, maxQueue: Int) {
+    init(engine: Engine, playbook: ResponsePlaybook, options: ScanOptions, maxQueue: Int, stateStore: SQLiteStateStore? = nil) {
         self.engine = engine
+        self.stateStore = stateStore
         self.playbook = playbook
         self.options = options
         self.maxQueue = maxQueue
@@ -92,6 +97,24 @@ final class IngestWorker: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Writes what the engine learned to the state store (on the engine thread, between
+    /// batches); nil when saved or when there is no store, else the error.
+    func saveState() async -> String? {
+        await withCheckedContinuation { (c: CheckedContinuation<String?, Never>) in
+            condition.lock()
+            defer { condition.unlock() }
+            if stopped { c.resume(returning: nil); return }
+            jobs.append(.saveState(reply: { c.resume(returning: $0) }))
+            condition.signal()
+        }
+    }
+
+    private func writeState() -> String? {
+        guard let stateStore else { return nil }
+        do { try stateStore.save(engine.baselines.snapshot()) } catch { return "\(error)" }
+        return nil
+    }
+
     /// After the queued batches: closes correlation windows and baselines (their alerts are
     /// returned) and stops the thread.
     func finish() async -> [Alert] {
@@ -127,9 +150,12 @@ final class IngestWorker: @unchecked Sendable {
                     suppressedCarry[engine.exceptions.active[i].name, default: 0] += n
                 }
                 engine.exceptions = e
+            case .saveState(let reply):
+                reply(writeState())
             case .finish(let reply):
                 collected = []
                 pipeline.finish()
+                if let problem = writeState() { problems.append("state not saved: \(problem)") }
                 condition.lock()
                 running = false
                 condition.unlock()

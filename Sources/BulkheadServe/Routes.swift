@@ -63,22 +63,31 @@ enum Routes {
 
     // MARK: Authentication
 
-    /// Who is calling: a bearer token, or a UI session (which must carry the CSRF header on writes).
-    static func identity(_ request: Request, _ service: BulkheadService) throws -> String {
+    /// Who is calling, if allowed `need`: a bearer token, or a UI session (which must carry the
+    /// CSRF header on writes). 401 without valid credentials, 403 when the scope is too small.
+    @discardableResult
+    static func identity(_ request: Request, _ service: BulkheadService, need: Authenticator.Scope) throws -> String {
+        let who: Authenticator.Identity
+        let label: String
         if let h = request.headers[.authorization] {
-            guard h.count > 7, h.prefix(7).lowercased() == "bearer ", let name = service.auth.tokenName(h.dropFirst(7).trimmingCharacters(in: .whitespaces)) else {
+            guard h.count > 7, h.prefix(7).lowercased() == "bearer ", let id = service.auth.identity(h.dropFirst(7).trimmingCharacters(in: .whitespaces)) else {
                 service.metrics.add("bulkhead_auth_failures_total")
                 throw APIError.unauthorized
             }
-            return "token:" + name
-        }
-        if let id = request.cookies[sessionCookie]?.value, let s = service.auth.session(id, now: Clock.nowMillis() / 1000) {
+            (who, label) = (id, "token:" + id.name)
+        } else if let id = request.cookies[sessionCookie]?.value, let s = service.auth.session(id, now: Clock.nowMillis() / 1000) {
             if request.method != .get && request.method != .head && request.headers[HTTPField.Name("X-Bulkhead-CSRF")!] != "1" {
                 throw APIError(status: .forbidden, code: "csrf", message: "session requests that change state need the X-Bulkhead-CSRF: 1 header")
             }
-            return "session:" + s.name
+            (who, label) = (s.identity, "session:" + s.identity.name)
+        } else {
+            service.metrics.add("bulkhead_auth_failures_total")
+            throw APIError.unauthorized
         }
-        throw APIError.unauthorized
+        guard who.scope.allows(need) else {
+            throw APIError(status: .forbidden, code: "scope", message: "token \(who.name) has scope \(who.scope.rawValue); this needs \(need.rawValue)")
+        }
+        return label
     }
 
     static func body(_ request: inout Request, max: Int) async throws -> ByteBuffer {
@@ -105,7 +114,7 @@ enum Routes {
             return raw(Array((ok && storeOK ? "ready\n" : "not ready\n").utf8), type: "text/plain", status: ok && storeOK ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { request, _ in
-            _ = try identity(request, service)
+            try identity(request, service, need: .analyst)
             service.metrics.set("bulkhead_queue_depth", [], Double(service.worker.depth))
             return raw(Array(service.metrics.render().utf8), type: "text/plain; version=0.0.4")
         }
@@ -135,8 +144,8 @@ enum Routes {
         var request = request
         let code: (Int) -> Void = { service.metrics.add("bulkhead_ingest_requests_total", [("endpoint", endpoint), ("code", String($0))]) }
         do {
-            _ = try identity(request, service)
-            let body = try await body(&request, max: service.config.maxBodyBytes)
+            try identity(request, service, need: .ingest)
+            let body = try await service.uploads.withPermit { try await Routes.body(&request, max: service.config.maxBodyBytes) }
             let r = try await service.ingest(body, endpoint: endpoint, format: format)
             code(200)
             return json(.object([
@@ -152,6 +161,8 @@ enum Routes {
             case .notReady: api = APIError(status: .serviceUnavailable, code: "not_ready", message: "bulkhead is starting or shutting down", headers: [.retryAfter: "5"])
             case .queueFull: api = APIError(status: .tooManyRequests, code: "queue_full", message: "the ingest queue is full; retry later", headers: [.retryAfter: "1"])
             case .invalid(let why, let problems): api = .badRequest(why, [("problems", .array(problems.prefix(20).map { .string($0) }))])
+            case .tooLarge(let why, let problems):
+                api = APIError(status: .contentTooLarge, code: "too_large", message: why, extra: [("problems", .array(problems.prefix(20).map { .string($0) }))])
             case .storage(let why): api = APIError(status: .serviceUnavailable, code: "store_unavailable", message: why, headers: [.retryAfter: "5"])
             }
             code(api.status.code)

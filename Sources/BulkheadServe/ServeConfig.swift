@@ -60,6 +60,7 @@ public struct ServeConfig: Sendable {
     public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("bulkhead.sqlite") }
     public var queueDir: String { (dataDir as NSString).appendingPathComponent("queue") }
     public var spoolDir: String { (dataDir as NSString).appendingPathComponent("spool") }
+    public var stateDir: String { (dataDir as NSString).appendingPathComponent("state") }
 
     // MARK: Loading
 

@@ -14,9 +14,11 @@ public enum ServeRunner {
     public static func makeApplication(_ service: BulkheadService, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         throws -> some ApplicationProtocol {
         let c = service.config
-        var server: HTTPServerBuilder = .http1()
+        // Idle connections are closed after a minute (Hummingbird keeps them open by default).
+        let http1: HTTPServerBuilder = .http1(configuration: .init(idleTimeout: .seconds(60)))
+        var server = http1
         if let cert = c.tlsCert, let key = c.tlsKey {
-            server = try .tls(.http1(), tlsConfiguration: tlsConfiguration(cert: cert, key: key, clientCA: c.tlsClientCA))
+            server = try .tls(http1, tlsConfiguration: tlsConfiguration(cert: cert, key: key, clientCA: c.tlsClientCA))
         } else if c.tlsCert != nil || c.tlsKey != nil || c.tlsClientCA != nil {
             throw ServeConfig.Problem("tls needs both cert and key (client_ca requires them too)")
         }
@@ -53,15 +55,22 @@ public enum ServeRunner {
     }
 }
 
-/// Hourly retention while the service runs.
+/// While the service runs: exceptions changed by other instances (every 30 s), engine state
+/// saved (every 10 min), retention (hourly).
 struct Housekeeping: Service {
     let service: BulkheadService
     func run() async throws {
         await service.pruneOnce()
         try? await cancelWhenGracefulShutdown {
+            var tick = 0
             while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(3600))
-                await service.pruneOnce()
+                try await Task.sleep(for: .seconds(30))
+                tick += 1
+                await service.reloadExceptionsIfChanged()
+                if tick % 20 == 0, let problem = await service.worker.saveState() {
+                    service.logger.warning("engine state not saved", metadata: ["error": "\(problem)"])
+                }
+                if tick % 120 == 0 { await service.pruneOnce() }
             }
         }
     }

@@ -59,7 +59,7 @@ actor RotatingFileSink: AlertSink {
         if let handle { return handle }
         let fm = FileManager.default
         try? fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
+        if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
         guard let h = FileHandle(forWritingAtPath: path) else {
             logger.error("alert file sink cannot open its file", metadata: ["path": "\(path)"])
             return nil
@@ -154,14 +154,19 @@ actor WebhookSink: AlertSink {
         }
         seq += 1
         let file = (spoolDir as NSString).appendingPathComponent(String(format: "%016llu.json", seq))
-        FileManager.default.createFile(atPath: file, contents: Data(body.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: file, contents: Data(body.utf8), attributes: [.posixPermissions: 0o600])
         metrics.set("bulkhead_sink_spool_bytes", [("sink", name)], Double(total + body.utf8.count))
         wake?.resume()
         wake = nil
     }
 
     static func slackBody(_ p: SinkPayload) -> String {
-        JSONWriter.object([("text", .string("[\(p.level.description.uppercased())] \(p.title) — \(p.entityLabel) (alert \(p.id), rule \(p.ruleID))"))])
+        JSONWriter.object([("text", .string("[\(p.level.description.uppercased())] \(slackEscape(p.title)) — \(slackEscape(p.entityLabel)) (alert \(p.id), rule \(slackEscape(p.ruleID)))"))])
+    }
+
+    /// Slack's control characters: names from telemetry must not become `<!channel>` or links.
+    static func slackEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     private func deliverForever() async {
@@ -175,9 +180,10 @@ actor WebhookSink: AlertSink {
             }
             let path = (spoolDir as NSString).appendingPathComponent(next)
             guard let body = FileManager.default.contents(atPath: path) else { try? FileManager.default.removeItem(atPath: path); continue }
-            if await post(body) {
+            let result = await post(body)
+            if result != .retry {
                 try? FileManager.default.removeItem(atPath: path)
-                metrics.add("bulkhead_sink_delivered_total", [("sink", name)])
+                metrics.add(result == .delivered ? "bulkhead_sink_delivered_total" : "bulkhead_sink_dropped_total", [("sink", name)])
                 metrics.set("bulkhead_sink_spool_bytes", [("sink", name)], Double(spoolBytes(spooled())))
                 delay = Self.backoff.first
             } else {
@@ -189,7 +195,11 @@ actor WebhookSink: AlertSink {
         }
     }
 
-    private func post(_ body: Data) async -> Bool {
+    enum Delivery { case delivered, retry, rejected }
+
+    /// 2xx delivered; 408, 429, 5xx and network errors retried; other 4xx rejected for good
+    /// (logged and counted as dropped) so one alert the receiver refuses cannot block the spool.
+    private func post(_ body: Data) async -> Delivery {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -199,12 +209,17 @@ actor WebhookSink: AlertSink {
         do {
             let response = try await client.execute(request, timeout: .seconds(10))
             _ = try? await response.body.collect(upTo: 64 << 10)
-            if (200..<300).contains(response.status.code) { return true }
-            logger.warning("sink receiver refused an alert", metadata: ["sink": "\(name)", "status": "\(response.status.code)"])
+            let code = response.status.code
+            if (200..<300).contains(code) { return .delivered }
+            if (400..<500).contains(code) && code != 408 && code != 429 {
+                logger.error("sink receiver rejected an alert; dropped", metadata: ["sink": "\(name)", "status": "\(code)"])
+                return .rejected
+            }
+            logger.warning("sink receiver refused an alert; will retry", metadata: ["sink": "\(name)", "status": "\(code)"])
         } catch {
-            logger.warning("sink delivery failed", metadata: ["sink": "\(name)", "error": "\(error)"])
+            logger.warning("sink delivery failed; will retry", metadata: ["sink": "\(name)", "error": "\(error)"])
         }
-        return false
+        return .retry
     }
 
     /// Stops delivering; what is still spooled stays on disk for the next start.

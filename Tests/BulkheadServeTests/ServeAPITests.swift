@@ -1,7 +1,9 @@
 import Foundation
 import BulkheadDetections
 import BulkheadEngine
+import BulkheadRules
 import BulkheadScan
+import BulkheadState
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -47,6 +49,28 @@ struct ServeAPITests {
         await service.shutdown()
     }
 
+    @Test("Falco http_output (one alert per request) and falcosidekick's webhook raise the pack's Falco detections")
+    func falco() async throws {
+        let service = try await ServeSupport.start(ServeSupport.config())
+        let app = try ServeRunner.makeApplication(service)
+        let events = ServeSupport.packRoot + "/runtime/execution_falco_terminal_shell_in_container/events/"
+        try await app.test(.router) { client in
+            for file in ["fires-kubectl-exec-bash-storefront.jsonl", "fires-sidekick-docker-exec-sh.jsonl"] {
+                // http_output posts each alert as one JSON document, not a line.
+                let line = try String(contentsOfFile: events + file, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+                let r = try await client.execute(uri: "/ingest/falco", method: .post, headers: ServeSupport.auth, body: ByteBuffer(string: line))
+                #expect(r.status == .ok, "\(file)")
+                #expect(ServeSupport.json(r)["alerts"] as? Int == 1, "\(file)")
+            }
+            let list = ServeSupport.json(try await client.execute(uri: "/api/v1/alerts?rule=runtime/execution_falco_terminal_shell_in_container", method: .get, headers: ServeSupport.auth))
+            let alerts = list["alerts"] as? [[String: Any]] ?? []
+            #expect(alerts.count == 2)
+            #expect(alerts.contains { ($0["entity"] as? [String: String])?["namespace"] == "storefront" })
+            #expect(alerts.allSatisfy { $0["source"] as? String == "falco" && ($0["techniques"] as? [String] ?? []).contains("T1609") })
+        }
+        await service.shutdown()
+    }
+
     @Test("the same rule on the same entity within the dedup period is one alert with a count")
     func dedup() async throws {
         let service = try await ServeSupport.start(ServeSupport.config())
@@ -85,9 +109,17 @@ struct ServeAPITests {
                 let wrong = try await client.execute(uri: uri, method: method, headers: [.authorization: "Bearer analyst-token-0123456789abcdeX"])
                 #expect(wrong.status == .unauthorized, "\(uri)")
             }
+            // A collector's ingest-scoped token sends records and nothing else.
+            let ingest: HTTPFields = [.authorization: "Bearer \(ServeSupport.ingestToken)"]
+            #expect(try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ingest, body: try ServeSupport.auditEventList()).status == .ok)
+            #expect(try await client.execute(uri: "/api/v1/alerts", method: .get, headers: ingest).status == .forbidden)
+            #expect(try await client.execute(uri: "/api/v1/exceptions", method: .post, headers: ingest, body: ByteBuffer(string: "{}")).status == .forbidden)
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
-            let login = try await client.execute(uri: "/api/v1/session", method: .post, body: ByteBuffer(string: #"{"token":"\#(ServeSupport.token)"}"#))
+            let plain = try await client.execute(uri: "/api/v1/session", method: .post, body: ByteBuffer(string: #"{"token":"\#(ServeSupport.token)"}"#))
+            #expect(plain.status == .unsupportedMediaType)   // a cross-site form post cannot log anyone in
+            let login = try await client.execute(uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"],
+                                                 body: ByteBuffer(string: #"{"token":"\#(ServeSupport.token)"}"#))
             #expect(login.status == .noContent)
             let cookie = try #require(login.headers[.setCookie])
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
@@ -95,7 +127,7 @@ struct ServeAPITests {
             #expect(try await client.execute(uri: "/api/v1/alerts", method: .get, headers: [.cookie: session]).status == .ok)
             let noCSRF = try await client.execute(uri: "/api/v1/exceptions", method: .post, headers: [.cookie: session], body: ByteBuffer(string: "{}"))
             #expect(noCSRF.status == .forbidden)
-            let badLogin = try await client.execute(uri: "/api/v1/session", method: .post, body: ByteBuffer(string: #"{"token":"guess"}"#))
+            let badLogin = try await client.execute(uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"token":"guess"}"#))
             #expect(badLogin.status == .unauthorized)
         }
         await service.shutdown()
@@ -127,7 +159,7 @@ struct ServeAPITests {
             let bomb = try ServeSupport.gzip(Data(String(repeating: "{\"kind\":\"Event\"}\n", count: 100_000).utf8))
             #expect(bomb.count < 8192)
             let r = try await client.execute(uri: "/ingest", method: .post, headers: ServeSupport.auth, body: ByteBuffer(bytes: bomb))
-            #expect(r.status == .badRequest)
+            #expect(r.status == .contentTooLarge)
             #expect((ServeSupport.json(r)["message"] as? String ?? "").contains("larger than 1048576 bytes"))
             await service.shutdown()
             let late = try await client.execute(uri: "/ingest/falco", method: .post, headers: ServeSupport.auth, body: ByteBuffer(string: "{}"))
@@ -141,13 +173,17 @@ struct ServeAPITests {
         let service = try await ServeSupport.start(ServeSupport.config())
         let app = try ServeRunner.makeApplication(service)
         try await app.test(.router) { client in
-            let body = #"{"name":"alice-exec","rules":["c6761611-7d74-41c7-a0dd-2bef90a48014"],"match":{"user.username":"alice@example.com"},"reason":"on-call runbook","expires":"2099-01-01"}"#
+            let inAMonth = ExceptionsFile.today(Date().addingTimeInterval(30 * 86400))
+            let body = #"{"name":"alice-exec","rules":["c6761611-7d74-41c7-a0dd-2bef90a48014"],"match":{"user.username":"alice@example.com"},"reason":"on-call runbook","expires":"\#(inAMonth)"}"#
+            let forever = try await client.execute(uri: "/api/v1/exceptions", method: .post, headers: ServeSupport.auth,
+                                                   body: ByteBuffer(string: body.replacingOccurrences(of: inAMonth, with: "2099-01-01")))
+            #expect(forever.status == .badRequest)
             let add = try await client.execute(uri: "/api/v1/exceptions", method: .post, headers: ServeSupport.auth, body: ByteBuffer(string: body))
             #expect(add.status == .created)
             let dup = try await client.execute(uri: "/api/v1/exceptions", method: .post, headers: ServeSupport.auth, body: ByteBuffer(string: body))
             #expect(dup.status == .conflict)
             let broken = try await client.execute(uri: "/api/v1/exceptions", method: .post, headers: ServeSupport.auth,
-                                                  body: ByteBuffer(string: #"{"name":"x","rules":["*"],"match":{"a|nosuchmod":"b"},"reason":"r"}"#))
+                                                  body: ByteBuffer(string: #"{"name":"x","rules":["*"],"match":{"a|nosuchmod":"b"},"reason":"r","expires":"\#(inAMonth)"}"#))
             #expect(broken.status == .badRequest)
             #expect((ServeSupport.json(broken)["message"] as? String ?? "").contains("nosuchmod"))
             _ = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: try ServeSupport.auditEventList())
@@ -231,16 +267,42 @@ struct ServeConfigTests {
 
     @Test("tokens: names, constant-time comparison, short tokens refused")
     func tokens() throws {
-        let a = Authenticator(tokens: try Authenticator.parse("# comment\nci:0123456789abcdef0123\nanalyst:fedcba9876543210fedc\n", origin: "t"), sessionSeconds: 60)
-        #expect(a.tokenName("0123456789abcdef0123") == "ci")
-        #expect(a.tokenName("fedcba9876543210fedc") == "analyst")
+        let a = Authenticator(tokens: try Authenticator.parse("# comment\nci:ingest:0123456789abcdef0123\nanalyst:fedcba9876543210fedc\n", origin: "t"), sessionSeconds: 60)
+        #expect(a.identity("0123456789abcdef0123")?.name == "ci")
+        #expect(a.identity("0123456789abcdef0123")?.scope == .ingest)
+        #expect(a.identity("fedcba9876543210fedc")?.scope == .admin)
         #expect(a.tokenName("0123456789abcdef012") == nil)
         #expect(a.tokenName("0123456789abcdef01234") == nil)
+        // A token followed by 256 more bytes: the length differs by a multiple of 256.
+        #expect(a.tokenName("0123456789abcdef0123" + String(repeating: "x", count: 256)) == nil)
         #expect(a.tokenName("") == nil)
         #expect(throws: (any Error).self) { try Authenticator.parse("x:short", origin: "t") }
-        let s = a.newSession(for: "ci", now: 100)
-        #expect(a.session(s.id, now: 120)?.name == "ci")
+        #expect(throws: (any Error).self) { try Authenticator.parse("x:root:0123456789abcdef0123", origin: "t") }
+        let s = a.newSession(for: a.identity("fedcba9876543210fedc")!, now: 100)
+        #expect(a.session(s.id, now: 120)?.identity.name == "analyst")
         #expect(a.session(s.id, now: 161) == nil)
+    }
+
+    @Test("learned state is saved at shutdown and restored at start; exceptions added by another instance apply")
+    func stateAndSharedExceptions() async throws {
+        let c = ServeSupport.config()
+        let a = try await ServeSupport.start(c)
+        let b = try await ServeSupport.start(c)   // a second instance on the same store
+        _ = try await a.ingest(try ServeSupport.auditEventList(), endpoint: "k8s-audit", format: nil)
+        let until = ExceptionsFile.today(Date().addingTimeInterval(7 * 86400))
+        let body = #"{"expires":"\#(until)","match":{"user.username":"alice@example.com"},"name":"alice","owner":"test","reason":"test","rules":["*"]}"#
+        _ = try #require(try await b.store.addException(name: "alice", body: body, now: 1))
+        await a.reloadExceptionsIfChanged()
+        _ = try await a.ingest(try ServeSupport.auditEventList(), endpoint: "k8s-audit", format: nil)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(a.worker.suppressed["alice"] ?? 0 > 0)
+        await a.shutdown()
+        await b.shutdown()
+        let state = try SQLiteStateStore(directory: c.stateDir)
+        let rows = try ["baseline_rules", "baseline_terms", "baseline_groups", "gap_keys"].map { try state.rowCount($0) }
+        #expect(rows.reduce(0, +) > 0, "state rows \(rows)")
+        let again = try await ServeSupport.start(c)
+        await again.shutdown()
     }
 
     @Test("a batch left in the queue by a crash is processed at the next start")

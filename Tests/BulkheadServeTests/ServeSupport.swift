@@ -10,6 +10,7 @@ import Testing
 /// A service over a fresh data directory with one analyst token.
 enum ServeSupport {
     static let token = "analyst-token-0123456789abcdef"
+    static let ingestToken = "collector-token-0123456789abcdef"
     static var auth: HTTPFields { [.authorization: "Bearer \(token)"] }
 
     static var packRoot: String {
@@ -30,7 +31,7 @@ enum ServeSupport {
     static func config(dataDir: String = tempDir(), postgres: String? = nil) -> ServeConfig {
         var c = ServeConfig()
         c.dataDir = dataDir
-        c.envTokens = "analyst:\(token)"
+        c.envTokens = "analyst:\(token),collector:ingest:\(ingestToken)"
         c.rules = [packRoot]
         c.postgresURL = postgres
         c.host = "127.0.0.1"

@@ -154,7 +154,9 @@ public final class AlertStore: Sendable {
     /// Stores the alert, aggregating into the open alert of the same rule and entity whose
     /// last sighting is within `dedupMillis`.
     public func record(_ a: Alert, detection: String?, receivedAt: Int64, dedupMillis: Int64) async throws -> Recorded {
-        let seen = a.time.map { $0 / 1_000_000 } ?? receivedAt
+        // Record times are the sender's word: one from the future would hold a dedup window
+        // open and keep the alert from retention, so it counts as no later than an hour ahead.
+        let seen = min(a.time.map { $0 / 1_000_000 } ?? receivedAt, receivedAt + 3_600_000)
         let key = Self.dedupKey(a)
         let d = db.dialect
         // A window that lapsed closes first: the next sighting opens a new alert.
@@ -185,6 +187,10 @@ public final class AlertStore: Sendable {
         guard let row = rows.first, let id = row[0].int, let count = row[1].int else { throw StoreError("insert returned no row") }
         if count <= Self.maxEvidence {
             var record = a.event
+            // The API embeds evidence verbatim: anything that is not one JSON value is wrapped.
+            if (try? JSONSerialization.jsonObject(with: Data(record.utf8), options: [.fragmentsAllowed])) == nil {
+                record = JSONText.object([("text", String(record.prefix(Self.maxEvidenceBytes / 2)))])
+            }
             if record.utf8.count > Self.maxEvidenceBytes {
                 record = JSONText.object([("truncated", "evidence record over \(Self.maxEvidenceBytes) bytes"),
                                           ("prefix", String(decoding: Array(a.event.utf8.prefix(4096)), as: UTF8.self))])

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 
 /// PostgreSQL through postgres-nio, for several instances sharing one store.
@@ -16,11 +17,14 @@ final class PostgresBackend: SQLBackend {
             throw StoreError("postgres_url must look like postgres://user:password@host:5432/database")
         }
         let sslmode = u.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "disable"
+        var tlsClient = TLSConfiguration.makeClientConfiguration()
+        // A private CA for the server's certificate, as libpq's sslrootcert.
+        if let ca = u.queryItems?.first(where: { $0.name == "sslrootcert" })?.value { tlsClient.trustRoots = .file(ca) }
         let tls: PostgresClient.Configuration.TLS
         switch sslmode {
         case "disable": tls = .disable
-        case "prefer": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-full": tls = .require(.makeClientConfiguration())
+        case "prefer": tls = .prefer(tlsClient)
+        case "require", "verify-full": tls = .require(tlsClient)
         default: throw StoreError("postgres_url: sslmode must be disable, prefer, require or verify-full")
         }
         let database = u.path.hasPrefix("/") ? String(u.path.dropFirst()) : u.path
