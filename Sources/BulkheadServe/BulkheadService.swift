@@ -92,8 +92,9 @@ public final class BulkheadService: Sendable {
         var sinks: [any AlertSink] = []
         for s in config.sinks {
             switch s.kind {
-            case .stdout: sinks.append(StdoutSink(minLevel: s.minLevel))
-            case .file: sinks.append(RotatingFileSink(path: s.path ?? "", maxBytes: s.maxBytes, keep: s.keep, minLevel: s.minLevel, logger: logger))
+            case .stdout: sinks.append(StdoutSink(minLevel: s.minLevel, includeEvent: s.includeEvent))
+            case .file: sinks.append(RotatingFileSink(path: s.path ?? "", maxBytes: s.maxBytes, keep: s.keep, minLevel: s.minLevel,
+                                                      includeEvent: s.includeEvent, logger: logger))
             case .webhook, .slack:
                 do {
                     let w = try WebhookSink(config: s, spoolRoot: config.spoolDir, client: client, metrics: metrics, logger: logger)
@@ -211,9 +212,12 @@ public final class BulkheadService: Sendable {
         guard !sinks.isEmpty else { return }
         var fields = AlertJSON.fields(a)
         fields.insert(("id", .int(id)), at: 0)
-        let payload = SinkPayload(id: id, level: a.rule.level, title: a.rule.title, entityLabel: a.entity.label, ruleID: a.rule.id,
-                                  json: JSONWriter.object(fields))
-        for s in sinks where a.rule.level >= s.minLevel { await s.send(payload) }
+        let full = JSONWriter.object(fields)
+        let withoutEvent = JSONWriter.object(fields.filter { $0.0 != "event" })
+        for s in sinks where a.rule.level >= s.minLevel {
+            await s.send(SinkPayload(id: id, level: a.rule.level, title: a.rule.title, entityLabel: a.entity.label, ruleID: a.rule.id,
+                                     json: s.includeEvent ? full : withoutEvent))
+        }
     }
 
     /// Batches left in the queue by a crash or kill are processed before new ones.

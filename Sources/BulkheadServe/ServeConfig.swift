@@ -29,6 +29,8 @@ public struct ServeConfig: Sendable {
     public var lateness: Int64 = 300 * 1_000_000_000
     public var sinks: [SinkConfig] = []
     public var logLevel = "info"
+    /// `text` (swift-log's key=value lines) or `json` (one object per line, for log pipelines).
+    public var logFormat = "text"
     /// How long a UI session lasts.
     public var sessionSeconds: Int64 = 12 * 3600
 
@@ -44,6 +46,9 @@ public struct ServeConfig: Sendable {
         public var path: String?
         public var maxBytes = 100 << 20
         public var keep = 5
+        /// Whether payloads carry the triggering record (`event`); off keeps evidence out of
+        /// the receiver (and, for stdout, out of the cluster's log pipeline).
+        public var includeEvent = true
         public var name: String { kind.rawValue + (url.map { ":" + (URL(string: $0)?.host ?? "?") } ?? path.map { ":" + $0 } ?? "") }
         public init(kind: Kind) { self.kind = kind }
     }
@@ -87,6 +92,7 @@ public struct ServeConfig: Sendable {
         if let v = env["BULKHEAD_TOKENS"] { envTokens = v }
         if let v = env["BULKHEAD_POSTGRES_URL"], !v.isEmpty { postgresURL = v }
         if let v = env["BULKHEAD_LOG_LEVEL"] { logLevel = v }
+        if let v = env["BULKHEAD_LOG_FORMAT"] { logFormat = v }
     }
 
     mutating func apply(yaml text: String, file: String) throws {
@@ -166,6 +172,9 @@ public struct ServeConfig: Sendable {
                 guard let seq = v.sequence else { throw fail(key, "expected a list", v) }
                 sinks = try seq.map { try Self.sink($0, file: file) }
             case "log_level": logLevel = try string(key, v)
+            case "log_format":
+                logFormat = try string(key, v)
+                guard ["text", "json"].contains(logFormat) else { throw fail(key, "must be text or json", v) }
             case "session_period": sessionSeconds = try duration(key, v) / 1_000_000_000
             default: throw fail(key, "unknown setting", k)
             }
@@ -189,6 +198,9 @@ public struct ServeConfig: Sendable {
             case "path": s.path = v.scalar?.string
             case "max_bytes": s.maxBytes = max(4096, Int(v.scalar?.string ?? "") ?? s.maxBytes)
             case "keep": s.keep = max(1, Int(v.scalar?.string ?? "") ?? s.keep)
+            case "include_event":
+                guard let b = v.scalar.flatMap({ Bool($0.string) }) else { throw Problem("\(file):\(line): sinks: include_event must be true or false") }
+                s.includeEvent = b
             default: throw Problem("\(file):\(line): sinks: unknown setting \(k.scalar?.string ?? "?")")
             }
         }

@@ -11,6 +11,7 @@ import NIOHTTP1
 protocol AlertSink: Sendable {
     var name: String { get }
     var minLevel: Level { get }
+    var includeEvent: Bool { get }
     func send(_ payload: SinkPayload) async
     func stop() async
 }
@@ -29,6 +30,7 @@ struct SinkPayload: Sendable {
 struct StdoutSink: AlertSink {
     let name = "stdout"
     let minLevel: Level
+    let includeEvent: Bool
     func send(_ p: SinkPayload) async {
         FileHandle.standardOutput.write(Data((p.json + "\n").utf8))
     }
@@ -39,6 +41,7 @@ struct StdoutSink: AlertSink {
 actor RotatingFileSink: AlertSink {
     nonisolated let name: String
     nonisolated let minLevel: Level
+    nonisolated let includeEvent: Bool
     let path: String
     let maxBytes: Int
     let keep: Int
@@ -46,8 +49,9 @@ actor RotatingFileSink: AlertSink {
     private var size = 0
     private let logger: Logger
 
-    init(path: String, maxBytes: Int, keep: Int, minLevel: Level, logger: Logger) {
+    init(path: String, maxBytes: Int, keep: Int, minLevel: Level, includeEvent: Bool = true, logger: Logger) {
         self.path = path
+        self.includeEvent = includeEvent
         self.maxBytes = maxBytes
         self.keep = keep
         self.minLevel = minLevel
@@ -97,6 +101,7 @@ actor RotatingFileSink: AlertSink {
 actor WebhookSink: AlertSink {
     nonisolated let name: String
     nonisolated let minLevel: Level
+    nonisolated let includeEvent: Bool
     let url: String
     let headers: [String: String]
     let slack: Bool
@@ -115,6 +120,7 @@ actor WebhookSink: AlertSink {
     init(config: ServeConfig.SinkConfig, spoolRoot: String, client: HTTPClient, metrics: ServiceMetrics, logger: Logger) throws {
         name = config.name
         minLevel = config.minLevel
+        includeEvent = config.includeEvent
         url = config.url ?? ""
         headers = config.headers
         slack = config.kind == .slack

@@ -15,6 +15,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "PostgreSQL URL for a shared alert store (default: SQLite in the data directory).") var postgresUrl: String?
     @Option(help: "Rule files or folders (repeatable). Default: the bundled Detections/ pack.") var rules: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String?
+    @Option(help: "Log format: text (key=value) or json (one object per line).") var logFormat: String?
 
     func run() async throws {
         var c: ServeConfig
@@ -28,8 +29,16 @@ struct Serve: AsyncParsableCommand {
         if let postgresUrl { c.postgresURL = postgresUrl }
         if !rules.isEmpty { c.rules = rules }
         if let logLevel { c.logLevel = logLevel }
+        if let logFormat { c.logFormat = logFormat }
         guard let level = Logger.Level(rawValue: c.logLevel) else { throw ValidationError("log level must be trace, debug, info, notice, warning or error") }
+        guard ["text", "json"].contains(c.logFormat) else { throw ValidationError("log format must be text or json") }
+        let json = c.logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var h = JSONLogHandler(label: label)
+                h.logLevel = level
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h

@@ -254,13 +254,16 @@ struct ServeConfigTests {
         dedup_period: 5m
         sinks:
           - {type: webhook, url: "https://soar.example/hook", min_level: high}
-          - {type: file, path: /tmp/a.jsonl, max_bytes: 10000, keep: 2}
+          - {type: file, path: /tmp/a.jsonl, max_bytes: 10000, keep: 2, include_event: false}
+        log_format: json
         """.write(toFile: file, atomically: true, encoding: .utf8)
         let c = try ServeConfig.load(file: file, environment: ["BULKHEAD_LISTEN": "127.0.0.1:9100"])
         #expect(c.host == "127.0.0.1" && c.port == 9100)
         #expect(c.dataDir == "/var/lib/x" && c.maxBodyBytes == 2048 && c.maxQueue == 8 && c.dedupSeconds == 300)
         #expect(c.sinks.map(\.kind) == [.webhook, .file])
         #expect(c.sinks[0].minLevel == .high)
+        #expect(c.sinks[0].includeEvent && !c.sinks[1].includeEvent)
+        #expect(c.logFormat == "json")
         try "listen: 1\nmax_bodybytes: 3\n".write(toFile: file, atomically: true, encoding: .utf8)
         #expect { try ServeConfig.load(file: file, environment: [:]) } throws: { "\($0)".contains("bulkhead.yml:2: max_bodybytes: unknown setting") }
     }

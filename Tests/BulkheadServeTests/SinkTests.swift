@@ -94,6 +94,33 @@ struct SinkTests {
         await service.shutdown()
     }
 
+    @Test("sinks get each new alert once; include_event: false keeps the record out of the payload")
+    func fileSinkPayload() async throws {
+        var c = ServeSupport.config()
+        var full = ServeConfig.SinkConfig(kind: .file)
+        full.path = c.dataDir + "/full.jsonl"
+        var lean = ServeConfig.SinkConfig(kind: .file)
+        lean.path = c.dataDir + "/lean.jsonl"
+        lean.includeEvent = false
+        c.sinks = [full, lean]
+        let service = try await ServeSupport.start(c)
+        let first = try await service.ingest(try ServeSupport.auditEventList(), endpoint: "k8s-audit", format: nil)
+        _ = try await service.ingest(try ServeSupport.auditEventList(), endpoint: "k8s-audit", format: nil)   // repeats: counted, not resent
+        await service.shutdown()
+        let stored = try await ServeSupport.start(c)
+        let total = try await stored.store.list(AlertFilter()).total
+        await stored.shutdown()
+        for (path, withEvent) in [(full.path!, true), (lean.path!, false)] {
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == total && total <= first.alerts)
+            for l in lines {
+                let o = try #require(try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any])
+                #expect((o["event"] != nil) == withEvent)
+                #expect(o["id"] is Int && o["rule"] != nil && o["entity"] != nil)
+            }
+        }
+    }
+
     @Test("file sink rotates past its size and keeps the newest files")
     func rotatingFile() async throws {
         let dir = ServeSupport.tempDir()
