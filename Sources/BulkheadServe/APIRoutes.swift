@@ -138,23 +138,51 @@ enum AlertRoutes {
 enum IncidentRoutes {
     static let maxAlerts = 5000
 
-    static func incidents(_ service: BulkheadService, since: Int64, until: Int64, minLevel: Level?, namespace: String?) async throws -> [(Incident, [String])] {
+    /// What an incident listing can be narrowed to: an incident qualifies when one of its
+    /// alerts matches every filter given.
+    struct Filter {
+        var minLevel: Level?
+        var namespace: String?
+        var rule: String?
+        var tactic: String?
+        var pod: String?
+        var image: String?
+        var user: String?
+
+        init(_ q: Request?) throws {
+            guard let q = q?.uri.queryParameters else { return }
+            if let l = q.get("level"), !l.isEmpty {
+                guard let x = Level(name: l) else { throw APIError.badRequest("level must be informational, low, medium, high or critical") }
+                minLevel = x
+            }
+            func v(_ k: String) -> String? { q.get(k).flatMap { $0.isEmpty ? nil : $0 } }
+            (namespace, rule, tactic, pod, image, user) = (v("namespace"), v("rule"), v("tactic"), v("pod"), v("image"), v("user"))
+        }
+
+        func matches(_ a: StoredAlert) -> Bool {
+            (namespace == nil || a.entity["namespace"] == namespace) && (rule == nil || a.ruleID == rule || a.detection == rule)
+                && (tactic == nil || a.tactics.contains(tactic!)) && (pod == nil || a.entity["pod"] == pod)
+                && (image == nil || a.entity["image"] == image) && (user == nil || a.entity["user"] == user)
+        }
+    }
+
+    static func incidents(_ service: BulkheadService, since: Int64, until: Int64, filter: Filter) async throws -> [(Incident, [String])] {
         let alerts = try await service.store.alerts(since: since, until: until, limit: maxAlerts)
-        var tacticsByAlert: [Int64: [String]] = [:]
+        var byID: [Int64: StoredAlert] = [:]
         let builder = IncidentBuilder()
         for a in alerts {
-            tacticsByAlert[a.id] = a.tactics
-            var alert = Alert(rule: RuleInfo(id: a.ruleID, title: a.title, level: a.level, tactics: a.tactics), time: a.firstSeen * 1_000_000,
+            byID[a.id] = a
+            let alert = Alert(rule: RuleInfo(id: a.ruleID, title: a.title, level: a.level, tactics: a.tactics), time: a.firstSeen * 1_000_000,
                               origin: Origin(name: "alert", line: Int(a.id)), source: a.source, entity: Entity(values: a.entity), event: "")
-            alert.responseSteps = []
             builder.add(alert)
         }
         return builder.finish().compactMap { i in
             if i.alerts < 2 { return nil }
-            if let minLevel, i.level < minLevel { return nil }
-            if let namespace, !namespace.isEmpty, !i.timeline.contains(where: { $0.entity.hasPrefix(namespace + "/") || $0.entity == "namespace " + namespace }) { return nil }
+            if let minLevel = filter.minLevel, i.level < minLevel { return nil }
+            let members = i.timeline.compactMap { byID[Int64($0.origin.line)] }
+            if !members.contains(where: filter.matches) { return nil }
             var tactics: [String] = []
-            for e in i.timeline { for t in tacticsByAlert[Int64(e.origin.line)] ?? [] where !tactics.contains(t) { tactics.append(t) } }
+            for a in members { for t in a.tactics where !tactics.contains(t) { tactics.append(t) } }
             return (i, tactics)
         }
     }
@@ -186,14 +214,8 @@ enum IncidentRoutes {
         router.get("/api/v1/incidents") { request, _ in
             try Routes.identity(request, service, need: .analyst)
             let (since, until) = try range(request)
-            let q = request.uri.queryParameters
-            var level: Level?
-            if let l = q.get("level"), !l.isEmpty {
-                guard let x = Level(name: l) else { throw APIError.badRequest("level must be a level name") }
-                level = x
-            }
-            let limit = min(max(q.get("limit", as: Int.self) ?? 100, 1), 500)
-            let found = try await incidents(service, since: since, until: until, minLevel: level, namespace: q.get("namespace"))
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 500)
+            let found = try await incidents(service, since: since, until: until, filter: try Filter(request))
             let newest = found.sorted { ($0.0.last ?? 0) > ($1.0.last ?? 0) }.prefix(limit)
             return Routes.json(.object([("incidents", .array(newest.map { json($0.0, tactics: $0.1) }))]))
         }
@@ -201,7 +223,7 @@ enum IncidentRoutes {
             try Routes.identity(request, service, need: .analyst)
             let (since, until) = try range(request)
             let want = context.parameters.get("id") ?? ""
-            guard let hit = try await incidents(service, since: since, until: until, minLevel: nil, namespace: nil).first(where: { id($0.0) == want }) else {
+            guard let hit = try await incidents(service, since: since, until: until, filter: try Filter(nil)).first(where: { id($0.0) == want }) else {
                 throw APIError.notFound("no incident \(want) (incidents are regrouped as alerts arrive; list them again)")
             }
             return Routes.json(json(hit.0, tactics: hit.1))

@@ -213,6 +213,11 @@ struct ServeAPITests {
             let incidents = ServeSupport.json(try await client.execute(uri: "/api/v1/incidents?since=30000d", method: .get, headers: ServeSupport.auth))["incidents"] as? [[String: Any]] ?? []
             let big = try #require(incidents.first)
             #expect(Set(big["sources"] as? [String] ?? []).isSuperset(of: ["k8s_audit", "tetragon"]))
+            for (query, expected) in [("tactic=privilege-escalation", true), ("pod=debug-tools", true), ("user=nobody", false),
+                                      ("rule=kubernetes/execution_pod_exec_or_attach", true), ("image=no-such-image", false)] {
+                let got = ServeSupport.json(try await client.execute(uri: "/api/v1/incidents?since=30000d&\(query)", method: .get, headers: ServeSupport.auth))["incidents"] as? [[String: Any]] ?? []
+                #expect(got.contains { $0["id"] as? String == big["id"] as? String } == expected, "\(query)")
+            }
             let id = try #require(big["id"] as? String)
             let one = try await client.execute(uri: "/api/v1/incidents/\(id)?since=30000d", method: .get, headers: ServeSupport.auth)
             #expect(one.status == .ok)
