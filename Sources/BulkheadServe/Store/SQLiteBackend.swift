@@ -42,17 +42,12 @@ final class SQLiteBackend: SQLBackend {
         }
         return rows.map { row in
             (0..<row.count).map { i in
-                switch row[i] as DatabaseValue {
-                case let v where v.isNull: return .null
-                default:
-                    let dbv: DatabaseValue = row[i]
-                    switch dbv.storage {
-                    case .int64(let n): return .int(n)
-                    case .double(let d): return .int(Int64(d))
-                    case .string(let s): return .text(s)
-                    case .blob(let b): return .text(String(decoding: b, as: UTF8.self))
-                    case .null: return .null
-                    }
+                switch (row[i] as DatabaseValue).storage {
+                case .int64(let n): return .int(n)
+                case .double(let d): return .int(Int64(d))
+                case .string(let s): return .text(s)
+                case .blob(let b): return .text(String(decoding: b, as: UTF8.self))
+                case .null: return .null
                 }
             }
         }
