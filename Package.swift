@@ -66,6 +66,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Fuzz targets (scripts/fuzz builds them with libFuzzer; a plain build makes them replay
+        // files, which keeps the corpus and past crashes as regression tests).
+        .target(name: "FuzzSupport", path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-json", dependencies: ["BulkheadEvent", "FuzzSupport"], path: "Fuzz/JSON"),
+        .executableTarget(name: "fuzz-text", dependencies: ["BulkheadEvent", "BulkheadSources", "FuzzSupport"], path: "Fuzz/Text"),
+        .executableTarget(name: "fuzz-capture", dependencies: ["BulkheadEvent", "BulkheadSources", "FuzzSupport"], path: "Fuzz/Capture"),
+        .executableTarget(name: "fuzz-sigma", dependencies: ["BulkheadRules", "BulkheadEngine", "FuzzSupport"], path: "Fuzz/Sigma"),
+        .executableTarget(name: "fuzz-scan", dependencies: ["BulkheadEngine", "BulkheadScan", "FuzzSupport"], path: "Fuzz/Scan"),
         .testTarget(name: "BulkheadEventTests", dependencies: ["BulkheadEvent"]),
         .testTarget(name: "BulkheadSourcesTests", dependencies: ["BulkheadSources", "BulkheadEvent"],
                     resources: [.copy("Fixtures")]),

@@ -328,6 +328,12 @@ public enum JSONString {
     }
 
     public static func appendQuoted(bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
+        // Text telemetry can carry any bytes: invalid UTF-8 becomes U+FFFD so the record stays
+        // valid JSON (found by fuzzing the Zeek TSV reader). ASCII takes the fast path below.
+        if bytes.contains(where: { $0 >= 0x80 }) {
+            appendQuoted(String(decoding: Array(bytes), as: UTF8.self), to: &out)
+            return
+        }
         out.append(0x22)
         if bytes.withContiguousStorageIfAvailable({ appendEscaped(contentsOf: $0, &out) }) == nil {
             for c in bytes { appendEscaped(c, &out) }

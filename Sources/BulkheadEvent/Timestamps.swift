@@ -5,12 +5,18 @@ public enum Timestamps {
     public static func epochNanos(_ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Int64? {
         if isNumber || (v.count > 0 && v.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }) {
             guard let d = Double(String(decoding: v, as: UTF8.self)) else { return nil }
-            if d > 1e17 { return Int64(d) }            // ns
-            if d > 1e14 { return Int64(d * 1_000) }    // µs
-            if d > 1e11 { return Int64(d * 1_000_000) } // ms
-            return Int64(d * 1_000_000_000)             // s
+            if d > 1e17 { return nanos(d) }            // ns
+            if d > 1e14 { return nanos(d * 1_000) }    // µs
+            if d > 1e11 { return nanos(d * 1_000_000) } // ms
+            return nanos(d * 1_000_000_000)             // s
         }
         return parseRFC3339(v)
+    }
+
+    /// A time in ns as Int64, or nil past Int64's range (year 2262): a record's `1e30` is not
+    /// a time, and converting it would trap (found by fuzzing).
+    @inline(__always) static func nanos(_ x: Double) -> Int64? {
+        x.isFinite && x > -9.2e18 && x < 9.2e18 ? Int64(x) : nil
     }
 
     static func digits(_ v: UnsafeBufferPointer<UInt8>, _ at: Int, _ n: Int) -> Int? {
@@ -53,7 +59,9 @@ public enum Timestamps {
         guard (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
         let days = daysFromCivil(y, mo, d)
         let secs = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + s - offset)
-        return secs * 1_000_000_000 + Int64(nanos)
+        // Years past 2262 do not fit in Int64 nanoseconds: not a time (found by fuzzing).
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? nil : scaled + Int64(nanos)
     }
 
     /// Howard Hinnant's days_from_civil.

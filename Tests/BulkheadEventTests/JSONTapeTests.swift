@@ -118,3 +118,17 @@ func parseError(_ json: [UInt8], limits: JSONTape.Limits = .init()) -> JSONError
         #expect(Timestamps.format(epochNanos: 1_795_458_800_500_000_000) == "2026-11-23T18:33:20.500Z")
     }
 }
+
+@Suite("timestamps out of range (found by fuzzing)")
+struct TimestampRangeTests {
+    @Test("numbers and dates past Int64 nanoseconds are not times, and do not trap")
+    func outOfRange() {
+        for text in ["1e30", "99999999999999999999", "1e19", "9999-12-31T23:59:59Z", "2300-01-01T00:00:00Z"] {
+            let bytes = Array(text.utf8)
+            let isNumber = text.first!.isNumber && !text.contains("-")
+            #expect(bytes.withUnsafeBufferPointer { Timestamps.epochNanos($0, isNumber: isNumber) } == nil, "\(text)")
+        }
+        let ok = Array("2026-11-23T10:00:00Z".utf8)
+        #expect(ok.withUnsafeBufferPointer { Timestamps.epochNanos($0, isNumber: false) } == 1_795_428_000_000_000_000)
+    }
+}

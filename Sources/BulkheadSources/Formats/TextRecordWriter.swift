@@ -178,7 +178,9 @@ enum TextBytes {
 
     /// Epoch seconds (with fraction) text → RFC 3339 UTC with milliseconds.
     static func rfc3339(epochSecondsText s: String) -> String? {
-        guard let d = Double(s), d.isFinite, d >= 0, d < 1e11 else { return nil }
+        // Nanoseconds since the epoch fit an Int64 until 2262: later times are not times
+        // (found by fuzzing: 99999999999 overflowed).
+        guard let d = Double(s), d.isFinite, d >= 0, d < 9e9 else { return nil }
         let parts = s.split(separator: ".", maxSplits: 1)
         guard let secs = Int64(parts[0]) else { return nil }
         var nanos: Int64 = 0
@@ -188,7 +190,9 @@ enum TextBytes {
             while frac.count < 9 { frac += "0" }
             nanos = Int64(frac) ?? 0
         }
-        return Timestamps.format(epochNanos: secs * 1_000_000_000 + nanos)
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, secs >= 0 else { return nil }
+        return Timestamps.format(epochNanos: scaled + nanos)
     }
 
     /// Trims spaces, tabs and a trailing CR.
