@@ -322,35 +322,44 @@ public enum JSONString {
     public static func appendQuoted(_ text: some StringProtocol, to out: inout [UInt8]) {
         out.append(0x22)
         if text.utf8.withContiguousStorageIfAvailable({ appendEscaped(contentsOf: $0, &out) }) == nil {
-            for c in text.utf8 { appendEscaped(c, &out) }
+            Array(text.utf8).withUnsafeBufferPointer { appendEscaped(contentsOf: $0, &out) }
         }
         out.append(0x22)
     }
 
     public static func appendQuoted(bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
-        // Text telemetry can carry any bytes: invalid UTF-8 becomes U+FFFD so the record stays
-        // valid JSON (found by fuzzing the Zeek TSV reader). ASCII takes the fast path below.
-        if bytes.contains(where: { $0 >= 0x80 }) {
-            appendQuoted(String(decoding: Array(bytes), as: UTF8.self), to: &out)
-            return
-        }
         out.append(0x22)
         if bytes.withContiguousStorageIfAvailable({ appendEscaped(contentsOf: $0, &out) }) == nil {
-            for c in bytes { appendEscaped(c, &out) }
+            Array(bytes).withUnsafeBufferPointer { appendEscaped(contentsOf: $0, &out) }
         }
         out.append(0x22)
     }
 
-    /// Escapes a run of bytes, copying the stretches that need no escape in bulk.
+    /// Escapes a run of bytes, copying the stretches that need no escape in bulk. Text
+    /// telemetry can carry any bytes: an invalid UTF-8 sequence becomes U+FFFD, so what is
+    /// written is always valid JSON (found by fuzzing the Zeek TSV reader).
     static func appendEscaped(contentsOf b: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) {
         var start = 0
-        for i in 0..<b.count {
+        var i = 0
+        while i < b.count {
             let c = b[i]
+            if c >= 0x80 {
+                if let end = UTF8Sequence.end(b.baseAddress!, at: i, count: b.count) {
+                    i = end
+                    continue
+                }
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i])) }
+                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                i += 1
+                start = i
+                continue
+            }
             if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
                 if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i])) }
                 appendEscaped(c, &out)
                 start = i + 1
             }
+            i += 1
         }
         if start < b.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<b.count])) }
     }

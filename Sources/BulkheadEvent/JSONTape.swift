@@ -254,10 +254,19 @@ private struct Scanner {
 
     /// Validates one multi-byte UTF-8 sequence starting at `j`, returns the index after it.
     func utf8Sequence(at j: Int) throws(JSONError) -> Int {
-        let b0 = p[j]
+        guard let end = UTF8Sequence.end(p, at: j, count: count) else { throw JSONError(.invalidUTF8, offset: j) }
+        return end
+    }
+}
+
+/// UTF-8 validation shared by the JSON reader and the JSON writer.
+enum UTF8Sequence {
+    /// The index after the well-formed multi-byte sequence starting at `j` (RFC 3629: no
+    /// overlongs, no surrogates, nothing past U+10FFFF), or nil.
+    @inline(__always) static func end(_ p: UnsafePointer<UInt8>, at j: Int, count: Int) -> Int? {
         let len: Int
         var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
-        switch b0 {
+        switch p[j] {
         case 0xC2...0xDF: len = 2
         case 0xE0: len = 3; lower = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: len = 3
@@ -265,12 +274,10 @@ private struct Scanner {
         case 0xF0: len = 4; lower = 0x90
         case 0xF1...0xF3: len = 4
         case 0xF4: len = 4; upper = 0x8F
-        default: throw JSONError(.invalidUTF8, offset: j)
+        default: return nil
         }
-        guard j + len <= count else { throw JSONError(.invalidUTF8, offset: j) }
-        let b1 = p[j + 1]
-        guard b1 >= lower && b1 <= upper else { throw JSONError(.invalidUTF8, offset: j) }
-        for k in 2..<len where p[j + k] & 0xC0 != 0x80 { throw JSONError(.invalidUTF8, offset: j) }
+        guard j + len <= count, p[j + 1] >= lower && p[j + 1] <= upper else { return nil }
+        for k in 2..<len where p[j + k] & 0xC0 != 0x80 { return nil }
         return j + len
     }
 }

@@ -248,7 +248,7 @@ public final class BulkheadService: Sendable {
         let stored = try await store.exceptions()
         appliedExceptions.withLock { $0 = stored.map(\.id) }
         for e in stored {
-            let r = ExceptionsFile.load(yaml: "{\"exceptions\": [\(e.body)]}", file: "exception \(e.name)")
+            let r = Self.loadException(e.body, name: e.name)
             for d in r.diagnostics where d.severity == .error { logger.warning("stored exception not applied", metadata: ["problem": "\(d)"]) }
             entries += r.entries
         }
@@ -267,9 +267,14 @@ public final class BulkheadService: Sendable {
         }
     }
 
+    /// An exception stored as JSON, read by the tuning-file loader (JSON is YAML).
+    static func loadException(_ json: String, name: String) -> ExceptionsFile.Result {
+        ExceptionsFile.load(yaml: "{\"exceptions\": [\(json)]}", file: "exception \(name)")
+    }
+
     /// Checks an exception body (JSON) the way a tuning file is checked; nil when it compiles.
     func checkException(_ json: String, name: String) -> String? {
-        let r = ExceptionsFile.load(yaml: "{\"exceptions\": [\(json)]}", file: "exception \(name)")
+        let r = Self.loadException(json, name: name)
         if let d = r.diagnostics.first(where: { $0.severity == .error }) { return d.description }
         guard !r.entries.isEmpty else { return "no exception in the request" }
         let compiled = CompiledExceptions(entries: r.entries, ruleSet: ruleSet, today: ExceptionsFile.today())

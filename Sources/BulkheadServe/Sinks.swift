@@ -133,35 +133,41 @@ actor WebhookSink: AlertSink {
         self.logger = logger
     }
 
+    /// Reads what a previous run left in the spool, then delivers in the background.
     func start() {
-        seq = UInt64((spooled().last.flatMap { UInt64($0.prefix(16)) } ?? 0))
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: spoolDir)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        spool = names.map { ($0, (try? FileManager.default.attributesOfItem(atPath: path($0))[.size] as? Int) ?? 0) }
+        spoolTotal = spool.reduce(0) { $0 + $1.size }
+        seq = names.last.flatMap { UInt64($0.prefix(16)) } ?? 0
         loop = Task { await self.deliverForever() }
     }
 
-    private func spooled() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: spoolDir)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
-    }
+    /// The spooled files, oldest first, and their total size: kept in memory so that a send
+    /// does not list and stat the whole spool directory.
+    private var spool: [(name: String, size: Int)] = []
+    private var spoolTotal = 0
 
-    private func spoolBytes(_ files: [String]) -> Int {
-        files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: (spoolDir as NSString).appendingPathComponent($1))[.size] as? Int) ?? 0) }
+    private func path(_ name: String) -> String { (spoolDir as NSString).appendingPathComponent(name) }
+
+    private func removeFromSpool(_ file: String) {
+        try? FileManager.default.removeItem(atPath: path(file))
+        if let i = spool.firstIndex(where: { $0.name == file }) { spoolTotal -= spool.remove(at: i).size }
+        metrics.set("bulkhead_sink_spool_bytes", [("sink", name)], Double(spoolTotal))
     }
 
     func send(_ p: SinkPayload) async {
-        let body = slack ? Self.slackBody(p) : p.json
-        var files = spooled()
-        var total = spoolBytes(files)
-        while total + body.utf8.count > spoolMax, let oldest = files.first {
-            let path = (spoolDir as NSString).appendingPathComponent(oldest)
-            total -= (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            try? FileManager.default.removeItem(atPath: path)
-            files.removeFirst()
+        let body = Data((slack ? Self.slackBody(p) : p.json).utf8)
+        while spoolTotal + body.count > spoolMax, let oldest = spool.first {
+            removeFromSpool(oldest.name)
             metrics.add("bulkhead_sink_dropped_total", [("sink", name)])
             logger.warning("sink spool full: oldest alert dropped", metadata: ["sink": "\(name)"])
         }
         seq += 1
-        let file = (spoolDir as NSString).appendingPathComponent(String(format: "%016llu.json", seq))
-        _ = FileManager.default.createFile(atPath: file, contents: Data(body.utf8), attributes: [.posixPermissions: 0o600])
-        metrics.set("bulkhead_sink_spool_bytes", [("sink", name)], Double(total + body.utf8.count))
+        let file = String(format: "%016llu.json", seq)
+        _ = FileManager.default.createFile(atPath: path(file), contents: body, attributes: [.posixPermissions: 0o600])
+        spool.append((file, body.count))
+        spoolTotal += body.count
+        metrics.set("bulkhead_sink_spool_bytes", [("sink", name)], Double(spoolTotal))
         wake?.resume()
         wake = nil
     }
@@ -178,19 +184,17 @@ actor WebhookSink: AlertSink {
     private func deliverForever() async {
         var delay = Self.backoff.first
         while !Task.isCancelled {
-            let files = spooled()
-            guard let next = files.first else {
+            guard let next = spool.first?.name else {
                 if stopping { return }
                 await withCheckedContinuation { wake = $0 }
                 continue
             }
-            let path = (spoolDir as NSString).appendingPathComponent(next)
-            guard let body = FileManager.default.contents(atPath: path) else { try? FileManager.default.removeItem(atPath: path); continue }
+            guard let body = FileManager.default.contents(atPath: path(next)) else { removeFromSpool(next); continue }
+            // A full spool may drop this alert while the POST is under way: removal is by name.
             let result = await post(body)
             if result != .retry {
-                try? FileManager.default.removeItem(atPath: path)
+                removeFromSpool(next)
                 metrics.add(result == .delivered ? "bulkhead_sink_delivered_total" : "bulkhead_sink_dropped_total", [("sink", name)])
-                metrics.set("bulkhead_sink_spool_bytes", [("sink", name)], Double(spoolBytes(spooled())))
                 delay = Self.backoff.first
             } else {
                 metrics.add("bulkhead_sink_failures_total", [("sink", name)])

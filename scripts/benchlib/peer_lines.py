@@ -9,7 +9,6 @@ Correlation rules are left out: they are compared separately (bulkhead does not 
 """
 import argparse
 import os
-import re
 import sqlite3
 import sys
 
@@ -21,6 +20,8 @@ ap.add_argument("--ts-field", required=True)
 a = ap.parse_args()
 sys.path.insert(0, a.bench)
 import fieldpaths  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sqlite_regexp  # noqa: E402
 from peer_sql import rule_fields  # noqa: E402
 from sigma.collection import SigmaCollection  # noqa: E402
 from sigma.rule import SigmaRule  # noqa: E402
@@ -43,19 +44,7 @@ with open(a.data) as f:
         sample.append(line)
 paths = fieldpaths.learn(sample, fields)
 con = sqlite3.connect(":memory:")
-cache = {}
-
-
-def regexp(pat, val):
-    if val is None:
-        return 0
-    r = cache.get(pat)
-    if r is None:
-        r = cache[pat] = re.compile(pat)
-    return 1 if r.search(str(val)) else 0
-
-
-con.create_function("REGEXP", 2, regexp, deterministic=True)
+sqlite_regexp.install(con)
 con.execute("CREATE TABLE raw_events(raw TEXT)")
 with open(a.data, "rb") as f:
     while True:

@@ -29,6 +29,9 @@ import re
 import sqlite3
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchlib"))
+import sqlite_regexp  # noqa: E402
 from collections import defaultdict
 
 from sigma.backends.sqlite import sqliteBackend
@@ -133,17 +136,7 @@ def fulltext(ev):
 
 def build_db(events):
     con = sqlite3.connect(":memory:")
-    cache = {}
-
-    def regexp(pat, val):
-        if val is None:
-            return 0
-        r = cache.get(pat)
-        if r is None:
-            r = cache[pat] = re.compile(pat)
-        return 1 if r.search(val if isinstance(val, str) else str(val)) else 0
-
-    con.create_function("REGEXP", 2, regexp, deterministic=True)
+    sqlite_regexp.install(con)
     cols = {}
     for ev in events:
         for k in ev:

@@ -1,4 +1,5 @@
 import BulkheadEngine
+import BulkheadEvent
 import Foundation
 
 /// An alert as the store keeps it. Times are milliseconds since the epoch.
@@ -188,7 +189,8 @@ public final class AlertStore: Sendable {
         if count <= Self.maxEvidence {
             var record = a.event
             // The API embeds evidence verbatim: anything that is not one JSON value is wrapped.
-            if (try? JSONSerialization.jsonObject(with: Data(record.utf8), options: [.fragmentsAllowed])) == nil {
+            var tape = JSONTape()
+            if Array(record.utf8).withUnsafeBytes({ (try? tape.parse($0)) == nil }) {
                 record = JSONText.object([("text", String(record.prefix(Self.maxEvidenceBytes / 2)))])
             }
             if record.utf8.count > Self.maxEvidenceBytes {
@@ -324,7 +326,6 @@ public final class AlertStore: Sendable {
 
     /// nil when the name is taken.
     public func addException(name: String, body: String, now: Int64) async throws -> StoredException? {
-        if try await !db.query("SELECT id FROM exceptions WHERE name = ?", [.text(name)]).isEmpty { return nil }
         let rows = try await db.query("INSERT INTO exceptions (name, body, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
                                       [.text(name), .text(body), .int(now)])
         guard let id = rows.first?.first?.int else { return nil }
@@ -359,12 +360,9 @@ public final class AlertStore: Sendable {
     /// Deletes alerts last seen before `cutoff` with their evidence and history.
     @discardableResult
     public func prune(before cutoff: Int64) async throws -> Int {
-        let ids = try await db.query("SELECT id FROM alerts WHERE last_seen < ?", [.int(cutoff)])
-        guard !ids.isEmpty else { return 0 }
         try await db.execute("DELETE FROM evidence WHERE alert_id IN (SELECT id FROM alerts WHERE last_seen < ?)", [.int(cutoff)])
         try await db.execute("DELETE FROM history WHERE alert_id IN (SELECT id FROM alerts WHERE last_seen < ?)", [.int(cutoff)])
-        try await db.execute("DELETE FROM alerts WHERE last_seen < ?", [.int(cutoff)])
-        return ids.count
+        return try await db.query("DELETE FROM alerts WHERE last_seen < ? RETURNING id", [.int(cutoff)]).count
     }
 }
 
