@@ -6,8 +6,10 @@ import BulkheadSources
 /// matches into alerts. No I/O; one `Engine` per worker thread (it owns scratch state).
 public final class Engine {
     public let ruleSet: RuleSet
-    let evaluator = Evaluator()
-    let extractors: [EntityExtractor]
+    /// Rule matching (RecordMatcher.swift); the rest of this class is the state around it.
+    public let matcher: RecordMatcher
+    var evaluator: Evaluator { matcher.evaluator }
+    var extractors: [EntityExtractor] { matcher.extractors }
     /// Stateful analytics, indexed by rule (nil for ordinary rules; Stateful/DNSTunnelAnalytic.swift).
     let analytics: [DNSTunnelAnalytic?]
     /// Per-rule match counts, for summaries.
@@ -26,64 +28,67 @@ public final class Engine {
 
     public init(ruleSet: RuleSet) {
         self.ruleSet = ruleSet
-        self.extractors = ruleSet.mappings.map { EntityExtractor(mapping: $0) }
+        self.matcher = RecordMatcher(ruleSet: ruleSet)
         self.matchCounts = Array(repeating: 0, count: ruleSet.rules.count)
         self.analytics = Self.makeAnalytics(ruleSet)
         self.correlator = ruleSet.correlation.isEmpty ? nil : Correlator(plan: ruleSet.correlation)
         self.baselines = BaselineAnalytics(ruleSet: ruleSet)
     }
 
+    /// Whether every record, matched or not, feeds learned state (the telemetry-gap analytic):
+    /// a parallel scan then hands each record's `GapObservation` over in order.
+    public var observesEveryRecord: Bool { baselines.gap != nil }
+
     /// Evaluates one record of `format`/`kind`; calls `emit` for each alert.
     @inline(__always)
     public func evaluate(_ event: EventView, format: Int, kind: Int, origin: () -> Origin, emit: (Alert) -> Void) {
-        evaluator.beginEvent()
         if let gap = baselines.gap { observeTelemetry(gap, event, format: format, origin: origin, emit: emit) }
-        let entries = ruleSet.routes[format][kind]
-        let prefilter = ruleSet.prefilters[format][kind]
-        if let prefilter { evaluator.selectCandidates(prefilter, event) }
-        for i in entries.indices where prefilter == nil || evaluator.isCandidate(i) {
-            let entry = entries[i]
-            guard evaluator.matches(entry.plan, event) else { continue }
-            if entry.filters.contains(where: { evaluator.matches($0, event) }) { continue }
+        matcher.match(event, format: format, kind: kind)
+        react(to: matcher.matched, event, format: format, kind: kind, origin: origin, emit: emit)
+    }
+
+    /// `evaluate` for a record whose matching rules a `RecordMatcher` on another thread already
+    /// found (a parallel scan): only the stateful part runs here.
+    public func evaluate(_ event: EventView, format: Int, kind: Int, matched: ArraySlice<Int>, origin: () -> Origin, emit: (Alert) -> Void) {
+        if let gap = baselines.gap { observeTelemetry(gap, event, format: format, origin: origin, emit: emit) }
+        // Exceptions evaluate against this record: forget the previous record's lookups.
+        evaluator.beginEvent()
+        react(to: matched, event, format: format, kind: kind, origin: origin, emit: emit)
+    }
+
+    /// Analytics, baselines, exceptions, correlation and alerts for the rules a record matched.
+    @inline(__always)
+    private func react<Rules: Collection<Int>>(to matched: Rules, _ event: EventView, format: Int, kind: Int, origin: () -> Origin, emit: (Alert) -> Void) {
+        for rule in matched {
             // An analytic's rule feeds it (Stateful/DNSTunnelAnalytic.swift); it alerts on its own terms.
             var stateful: Alert?
-            if let a = analytics[entry.rule] {
+            if let a = analytics[rule] {
                 guard let alert = analyticAlert(a, event, format: format, origin: origin) else { continue }
                 stateful = alert
-            } else if let b = baselines.byRule[entry.rule] {
+            } else if let b = baselines.byRule[rule] {
                 guard let alert = baselineAlert(b, event, format: format, origin: origin) else { continue }
                 stateful = alert
             }
             if !exceptions.isEmpty,
-               let x = exceptions.suppressing(rule: entry.rule, event, format: format, kind: kind, evaluator: evaluator) {
+               let x = exceptions.suppressing(rule: rule, event, format: format, kind: kind, evaluator: evaluator) {
                 suppressedCounts[x] += 1
                 continue
             }
-            matchCounts[entry.rule] += 1
+            matchCounts[rule] += 1
             if correlator != nil {
                 // Only matches of rules a correlation refers to touch correlation state.
-                correlate(rule: entry.rule, event, format: format, origin: origin(), emit: emit)
+                correlate(rule: rule, event, format: format, origin: origin(), emit: emit)
                 // `generate: false` (the default): the correlation speaks for the rule.
-                if ruleSet.correlation.silent[entry.rule] { continue }
+                if ruleSet.correlation.silent[rule] { continue }
             }
-            emit(stateful ?? makeAlert(entry.rule, event, format: format, origin: origin()))
+            emit(stateful ?? makeAlert(rule, event, format: format, origin: origin()))
         }
     }
 
     /// Indices of the rules a record matches (for validation and tests).
     public func matchingRules(_ event: EventView, format: Int, kind: Int) -> [Int] {
-        evaluator.beginEvent()
-        var out: [Int] = []
-        let entries = ruleSet.routes[format][kind]
-        let prefilter = ruleSet.prefilters[format][kind]
-        if let prefilter { evaluator.selectCandidates(prefilter, event) }
-        for i in entries.indices where prefilter == nil || evaluator.isCandidate(i) {
-            let entry = entries[i]
-            guard evaluator.matches(entry.plan, event) else { continue }
-            if entry.filters.contains(where: { evaluator.matches($0, event) }) { continue }
-            out.append(entry.rule)
-        }
-        return out
+        matcher.match(event, format: format, kind: kind)
+        return matcher.matched
     }
 
     /// Known pods and containers (Inventory.swift): alert entities are completed from it.

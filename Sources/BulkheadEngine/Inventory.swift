@@ -162,6 +162,16 @@ public struct Inventory: Sendable {
     /// Sources whose records teach the inventory (mapping ids).
     public static let learningSources: Set<String> = ["k8s_audit", "k8s_pod", "docker_inspect", "docker_events"]
 
+    /// Whether `learn` could take anything from the record (cheap; a parallel scan sends only
+    /// these records to the in-order stage that owns the inventory).
+    public static func mightLearn(_ r: EventView, source: String) -> Bool {
+        switch source {
+        case "k8s_pod", "docker_inspect", "docker_events": return true
+        case "k8s_audit": return r.has(resource, equalTo: "pods")
+        default: return false
+        }
+    }
+
     /// Learns from one decoded record of source `source` at event time `time`.
     public mutating func learn(_ r: EventView, source: String, time: Int64?) {
         switch source {

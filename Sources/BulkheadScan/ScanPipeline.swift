@@ -16,6 +16,11 @@ public struct ScanOptions: Sendable {
     /// Learn pods and containers from the records read (audit pod events, Pod objects, docker
     /// inspect) into `engine.inventory`, for entity resolution of later records.
     public var learnInventory = true
+    /// Threads that parse and match JSON-lines input; 1 scans on the calling thread only.
+    /// Alerts, line numbers and stateful results are the same whatever the number.
+    public var workers = 1
+    /// Bytes per batch handed to a worker (parallel scans).
+    public var batchBytes = 1 << 20
     public init() {}
 }
 
@@ -59,10 +64,10 @@ public final class ScanPipeline {
     private var tape: JSONTape
     private var elementTape: JSONTape
     private var rewriteTape: JSONTape
-    private let scratch = ScratchBuffer()
+    let scratch = ScratchBuffer()
     private var rewriteBuffer: [UInt8] = []
     private var reportedProblems = 0
-    private let learningFormats = Formats.all.map { Inventory.learningSources.contains($0.id) }
+    let learningFormats = Formats.all.map { Inventory.learningSources.contains($0.id) }
 
     public init(engine: Engine, options: ScanOptions = ScanOptions(), onAlert: @escaping (Alert) -> Void,
                 onProblem: @escaping (String) -> Void, onProgress: ((ScanStats) -> Void)? = nil) {
@@ -174,7 +179,11 @@ public final class ScanPipeline {
                 try scanLines(stream, first: first) { line, number in self.textLine(line, number, stream.name) }
                 textFinish(index, stream.name)
             case .jsonLines:
-                try scanLines(stream, first: first) { line, number in self.jsonLine(line, number, stream.name) }
+                if options.workers > 1 {
+                    try scanLinesInParallel(stream, first: first)
+                } else {
+                    try scanLines(stream, first: first) { line, number in self.jsonLine(line, number, stream.name) }
+                }
             case .jsonDocument:
                 try scanDocument(stream, first: first)
             case .empty:
@@ -200,7 +209,10 @@ public final class ScanPipeline {
         }
     }
 
-    private var fileFormat: Int?
+    /// The rules the next record matches, when a parallel scan's worker already matched it.
+    var knownMatches: ArraySlice<Int>?
+    /// The format of the current input's records (the first record's, unless forced).
+    var fileFormat: Int?
     private var textDecoder: (any TextDecoder)?
     private var textFormatIndex = 0
 
@@ -266,8 +278,9 @@ public final class ScanPipeline {
                 var start = 0
                 while let nl = memchrIndex(buf, from: start) {
                     lineNumber += 1
-                    if skippingLongLine {
+                    if skippingLongLine || carry.count + (nl - start) > options.maxLineBytes {
                         skippingLongLine = false
+                        carry.removeAll(keepingCapacity: true)
                         bad(stream.name, lineNumber, "line longer than \(options.maxLineBytes) bytes (skipped)", source: nil)
                     } else if carry.isEmpty {
                         body(trimCR(UnsafeRawBufferPointer(rebasing: buf[start..<nl])), lineNumber)
@@ -389,7 +402,7 @@ public final class ScanPipeline {
         tape.nodes.withUnsafeBufferPointer { nodes in
             let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
             let view = EventView(base: base, count: bytes.count, nodes: nodes, scratch: scratch)
-            if let elements = wrapperElements(view) {
+            if let elements = Self.wrapperElements(view) {
                 var lineCursor = line, offsetCursor = 0
                 for el in elements {
                     let node = nodes[el]
@@ -460,7 +473,7 @@ public final class ScanPipeline {
 
     /// Elements of a top-level array, `{"Records":[...]}`, `{"kind":"EventList","items":[...]}`
     /// or `{"records":[...]}`; nil for an ordinary record.
-    func wrapperElements(_ v: EventView) -> [Int]? {
+    static func wrapperElements(_ v: EventView) -> [Int]? {
         let root = v.nodes[0]
         var array: Int?
         if root.kind == .array {
@@ -571,14 +584,22 @@ public final class ScanPipeline {
     }
 
     func evaluate(_ view: EventView, format: Int, kind: Int, name: String, line: Int) {
-        stats.records += 1
-        stats.recordsByFormat[format] += 1
+        count(format: format)
         if options.learnInventory, learningFormats[format] {
             engine.inventory.learn(view, source: Formats.all[format].id, time: engine.time(view, format: format))
         }
-        engine.evaluate(view, format: format, kind: kind, origin: { Origin(name: name, line: line) }) { alert in
-            deliver(alert)
+        if let known = knownMatches {
+            // Matched on a worker thread (ParallelLines.swift): one record, once.
+            knownMatches = nil
+            engine.evaluate(view, format: format, kind: kind, matched: known, origin: { Origin(name: name, line: line) }) { deliver($0) }
+        } else {
+            engine.evaluate(view, format: format, kind: kind, origin: { Origin(name: name, line: line) }) { deliver($0) }
         }
+    }
+
+    func count(format: Int) {
+        stats.records += 1
+        stats.recordsByFormat[format] += 1
     }
 
     func deliver(_ alert: Alert) {

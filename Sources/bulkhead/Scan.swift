@@ -34,6 +34,7 @@ struct Scan: ParsableCommand {
     @Flag(help: "Group alerts sharing an entity (pod, container, node, user, cloud instance, public source IP) into incidents, printed after the alerts.") var incidents = false
     @Option(help: "Alerts sharing an entity join one incident when at most this far apart.") var incidentWindow = "30m"
     @Option(help: "Correlation groups kept in memory (least recently active evicted past it).") var maxGroups = 100_000
+    @Option(help: "Threads that parse and match JSON-lines input (default: one per core; 1 = no extra threads). Output is the same whatever the number.") var workers: Int?
     @Option(help: "Keep learned state (baselines, new-terms sets, telemetry-gap rates) in SQLite in this directory: a later scan continues where this one stopped.") var state: String?
 
     func run() throws {
@@ -46,6 +47,8 @@ struct Scan: ParsableCommand {
         var options = ScanOptions()
         options.maxLineBytes = maxLineBytes
         options.maxDepth = maxDepth
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        options.workers = min(workers ?? ProcessInfo.processInfo.activeProcessorCount, 64)
         if let format {
             guard let i = Formats.index(of: format) else { throw ValidationError("unknown format \(format); known: \(Formats.all.map(\.id).joined(separator: ", "))") }
             options.forcedFormat = i

@@ -279,7 +279,7 @@ public final class DNSTunnelAnalytic {
                            contribution: Self.round(normalized * weight), detail: detail)
         }
         let encodings = DNSEncoding.allCases.compactMap { e in s.encoded[e].map { "\(e.rawValue) \($0)" } }.joined(separator: ", ")
-        let types = s.types.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let types = s.types.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(3).map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         return [
             feature("unique_subdomains", unique, clamp(unique / 100),
                     "\(s.subdomains.count)\(s.saturated ? "+" : "") distinct subdomains (full weight at 100)"),

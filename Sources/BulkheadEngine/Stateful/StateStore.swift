@@ -240,11 +240,6 @@ extension EntityExtractor {
 }
 
 extension Engine {
-    static let auditLevelPath = FieldPath("level")
-    static let auditStagePath = FieldPath("stage")
-    static let auditUserPath = FieldPath("user.username")
-    static let auditBindingTargetPath = FieldPath("requestObject.target.name")
-
     /// Feeds a baseline rule's match; an alert for a new term or an outlying value.
     func baselineAlert(_ b: BaselineRule, _ e: EventView, format: Int, origin: () -> Origin) -> Alert? {
         let extractor = extractors[format]
@@ -302,30 +297,27 @@ extension Engine {
 
     /// Feeds every record to the telemetry-gap analytic.
     func observeTelemetry(_ g: TelemetryGapMonitor, _ e: EventView, format: Int, origin: () -> Origin, emit: (Alert) -> Void) {
-        let extractor = extractors[format]
-        let source = ruleSet.mappings[format].id
-        let time = extractor.time(of: e)
-        var node = extractor.value("node", of: e)
-        let cluster = extractor.value("cluster", of: e)
-        var auditNode: String?
-        var level: String?, stage: String?
-        if source == "k8s_audit" {
-            level = e.firstString(Self.auditLevelPath)
-            stage = e.firstString(Self.auditStagePath)
-            if let u = e.firstString(Self.auditUserPath), u.hasPrefix("system:node:") { auditNode = String(u.dropFirst(12)) }
-            else if let n = node { auditNode = n }
-            else if let n = e.firstString(Self.auditBindingTargetPath) { auditNode = n }
-            node = nil
+        var o = matcher.gapObservation(e, format: format)
+        if o.needsInventory, !inventory.isEmpty {
+            let extractor = extractors[format]
+            o.node = inventory.resolve(entity: extractor.entity(of: e), time: o.time, byIP: false)["node"]
         }
-        if node == nil, !inventory.isEmpty, TelemetryGapMonitor.runtimeSources.contains(source) {
-            node = inventory.resolve(entity: extractor.entity(of: e), time: time, byIP: false)["node"]
-        }
-        let scope = TelemetryGapMonitor.scope(source: source, node: node, cluster: cluster,
-                                              account: extractor.value("cloud_account", of: e), region: extractor.value("cloud_region", of: e))
-        let findings = g.observe(source: source, scope: scope, time: time, auditNode: auditNode, cluster: cluster, level: level, stage: stage)
+        observe(g, o, origin: origin, emit: emit)
+    }
+
+    /// Feeds a record's observation, made on a worker thread (`RecordMatcher.gapObservation`),
+    /// in record order. Observations that need the inventory are not accepted here.
+    public func observeTelemetry(_ o: GapObservation, origin: () -> Origin, emit: (Alert) -> Void) {
+        guard let g = baselines.gap else { return }
+        precondition(!o.needsInventory || inventory.isEmpty, "the record must be evaluated in order (inventory)")
+        observe(g, o, origin: origin, emit: emit)
+    }
+
+    private func observe(_ g: TelemetryGapMonitor, _ o: GapObservation, origin: () -> Origin, emit: (Alert) -> Void) {
+        let findings = g.observe(source: o.source, scope: o.scope, time: o.time, auditNode: o.auditNode, cluster: o.cluster, level: o.level, stage: o.stage)
         guard !findings.isEmpty, !baselines.learnOnly else { return }
-        let o = origin()
-        for f in findings { emit(gapAlert(g, f, origin: o)) }
+        let at = origin()
+        for f in findings { emit(gapAlert(g, f, origin: at)) }
     }
 
     /// End of input for the telemetry-gap analytic (sources silent at the latest event time).

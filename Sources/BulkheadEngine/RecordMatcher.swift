@@ -1,0 +1,91 @@
+import BulkheadEvent
+import BulkheadSources
+
+/// The stateless half of the engine: which rules a record matches, and what the telemetry-gap
+/// analytic needs to know of it. Touches no learned state, so a parallel scan runs one per
+/// worker thread; it owns its evaluator's scratch state and allocates nothing per event.
+public final class RecordMatcher {
+    public let ruleSet: RuleSet
+    let evaluator = Evaluator()
+    let extractors: [EntityExtractor]
+    /// Rule indices of the last `match` (reused: no allocation per event).
+    public private(set) var matched: [Int] = []
+
+    public init(ruleSet: RuleSet) {
+        self.ruleSet = ruleSet
+        self.extractors = ruleSet.mappings.map { EntityExtractor(mapping: $0) }
+        matched.reserveCapacity(64)
+    }
+
+    /// Fills `matched` with the rules the record of `format`/`kind` matches (selection and
+    /// filters applied; exceptions and stateful analytics are the engine's business). The
+    /// evaluator's per-record lookups stay valid until the next call.
+    @inline(__always)
+    public func match(_ event: EventView, format: Int, kind: Int) {
+        matched.removeAll(keepingCapacity: true)
+        evaluator.beginEvent()
+        let entries = ruleSet.routes[format][kind]
+        let prefilter = ruleSet.prefilters[format][kind]
+        if let prefilter { evaluator.selectCandidates(prefilter, event) }
+        for i in entries.indices where prefilter == nil || evaluator.isCandidate(i) {
+            let entry = entries[i]
+            guard evaluator.matches(entry.plan, event) else { continue }
+            if entry.filters.contains(where: { evaluator.matches($0, event) }) { continue }
+            matched.append(entry.rule)
+        }
+    }
+
+    /// What the telemetry-gap analytic reads from a record (source, scope, event time and the
+    /// audit-log mix). `needsInventory`: the node must come from the inventory, which is learned
+    /// state, so the caller must resolve it in record order (a parallel scan re-evaluates such
+    /// records in order).
+    public func gapObservation(_ e: EventView, format: Int) -> GapObservation {
+        let extractor = extractors[format]
+        let source = ruleSet.mappings[format].id
+        var node = extractor.value("node", of: e)
+        let cluster = extractor.value("cluster", of: e)
+        var out = GapObservation(source: source, time: extractor.time(of: e), cluster: cluster)
+        if source == "k8s_audit" {
+            out.level = e.firstString(GapObservation.auditLevelPath)
+            out.stage = e.firstString(GapObservation.auditStagePath)
+            if let u = e.firstString(GapObservation.auditUserPath), u.hasPrefix("system:node:") { out.auditNode = String(u.dropFirst(12)) }
+            else if let n = node { out.auditNode = n }
+            else if let n = e.firstString(GapObservation.auditBindingTargetPath) { out.auditNode = n }
+            node = nil
+        }
+        out.node = node
+        out.needsInventory = node == nil && TelemetryGapMonitor.runtimeSources.contains(source)
+        out.account = extractor.value("cloud_account", of: e)
+        out.region = extractor.value("cloud_region", of: e)
+        return out
+    }
+}
+
+/// One record as the telemetry-gap analytic sees it (see `RecordMatcher.gapObservation`).
+public struct GapObservation: Sendable {
+    static let auditLevelPath = FieldPath("level")
+    static let auditStagePath = FieldPath("stage")
+    static let auditUserPath = FieldPath("user.username")
+    static let auditBindingTargetPath = FieldPath("requestObject.target.name")
+
+    public var source: String
+    public var time: Int64?
+    public var cluster: String?
+    public var node: String?
+    public var auditNode: String?
+    public var level: String?
+    public var stage: String?
+    public var account: String?
+    public var region: String?
+    public var needsInventory = false
+
+    init(source: String, time: Int64?, cluster: String?) {
+        self.source = source
+        self.time = time
+        self.cluster = cluster
+    }
+
+    var scope: String {
+        TelemetryGapMonitor.scope(source: source, node: node, cluster: cluster, account: account, region: region)
+    }
+}
