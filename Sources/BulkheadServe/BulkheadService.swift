@@ -28,6 +28,7 @@ public final class BulkheadService: Sendable {
     let health: SourceHealth
     /// Request bodies being read at once (each up to max_body_bytes): bounded like the queue.
     let uploads: UploadGate
+    let senderLimiter: SenderRateLimiter
     private let appliedExceptions = Mutex<[Int64]>([])
     private let batchSeq = Atomic<Int>(0)
     private let accepting = Atomic<Bool>(false)
@@ -136,6 +137,7 @@ public final class BulkheadService: Sendable {
         self.health = SourceHealth()
         self.metrics = metrics
         self.uploads = UploadGate(limit: config.maxQueue)
+        self.senderLimiter = SenderRateLimiter(rate: config.ingestRequestsPerSecond, burst: config.ingestBurst)
     }
 
     public var isReady: Bool { accepting.load(ordering: .sequentiallyConsistent) && worker.running }
@@ -186,13 +188,21 @@ public final class BulkheadService: Sendable {
         let storeStart = Date()
         let now = Clock.nowMillis()
         do {
-            for a in outcome.alerts {
-                metrics.add("bulkhead_alerts_total", [("rule", a.rule.id), ("level", a.rule.level.description)])
-                let detection = catalog.detectionByRule[a.rule.id]
-                let r = try await store.record(a, detection: detection, receivedAt: now, dedupMillis: config.dedupSeconds * 1000)
-                if r.isNew { await deliver(a, id: r.id) }
+            let fresh = try await Self.within(seconds: config.storeTimeoutSeconds) { [store, catalog, config, metrics] in
+                var fresh: [(Alert, Int64)] = []
+                for a in outcome.alerts {
+                    metrics.add("bulkhead_alerts_total", [("rule", a.rule.id), ("level", a.rule.level.description)])
+                    let detection = catalog.detectionByRule[a.rule.id]
+                    let r = try await store.record(a, detection: detection, receivedAt: now, dedupMillis: config.dedupSeconds * 1000)
+                    if r.isNew { fresh.append((a, r.id)) }
+                }
+                try await store.addSourceCounts(outcome.sourceCounts, now: now)
+                return fresh
             }
-            try await store.addSourceCounts(outcome.sourceCounts, now: now)
+            for (a, id) in fresh { await deliver(a, id: id) }
+        } catch let e as StoreTimeout {
+            logger.error("alert store write timed out", metadata: ["store": "\(store.label)", "seconds": "\(e.seconds)"])
+            throw .storage("alert store did not answer within \(Int(e.seconds)) s")
         } catch {
             logger.error("alert store write failed", metadata: ["store": "\(store.label)", "error": "\(String(reflecting: error))"])
             throw .storage("alert store unavailable")
@@ -206,6 +216,22 @@ public final class BulkheadService: Sendable {
         }
         return IngestResult(batch: name, records: outcome.records, bad: outcome.bad, alerts: outcome.alerts.count,
                             problems: outcome.operationalErrors + outcome.problems)
+    }
+
+    struct StoreTimeout: Error { var seconds: Double }
+
+    /// Runs `body`, giving up (and cancelling it) after `seconds`.
+    static func within<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw StoreTimeout(seconds: seconds) }
+            return value
+        }
     }
 
     private func deliver(_ a: Alert, id: Int64) async {

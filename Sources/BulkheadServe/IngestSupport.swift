@@ -21,12 +21,46 @@ final class UploadGate: Sendable {
     }
 }
 
+/// A request budget per sender (token bucket per authenticated identity): one noisy or hostile
+/// collector gets 429s while the others keep their share of the queue. Senders are
+/// authenticated identities, so the table is bounded by the tokens and sessions there are.
+final class SenderRateLimiter: Sendable {
+    private struct Bucket { var tokens: Double; var last: Double }
+    private let buckets = Mutex<[String: Bucket]>([:])
+    let rate: Double
+    let burst: Double
+
+    init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = max(1, burst)
+    }
+
+    /// Takes one request from `sender`'s budget; nil when allowed, else the seconds until one is.
+    func take(_ sender: String, now: Double = ProcessInfo.processInfo.systemUptime) -> Double? {
+        guard rate > 0 else { return nil }
+        return buckets.withLock { all -> Double? in
+            var b = all[sender] ?? Bucket(tokens: burst, last: now)
+            b.tokens = min(burst, b.tokens + (now - b.last) * rate)
+            b.last = now
+            defer { all[sender] = b }
+            guard b.tokens >= 1 else { return (1 - b.tokens) / rate }
+            b.tokens -= 1
+            return nil
+        }
+    }
+}
+
 /// Writes a batch durably before it is processed.
 enum Spool {
     static func write(_ body: ByteBuffer, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw StoreError("\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        var complete = false
+        defer {
+            close(fd)
+            // A half-written batch (disk full) must not be replayed as if it were whole.
+            if !complete { unlink(path) }
+        }
         try body.withUnsafeReadableBytes { buf in
             var off = 0
             while off < buf.count {
@@ -36,6 +70,7 @@ enum Spool {
             }
         }
         guard fsync(fd) == 0 else { throw StoreError("\(path): fsync: \(String(cString: strerror(errno)))") }
+        complete = true
     }
 }
 

@@ -30,6 +30,7 @@ public final class ServiceMetrics: Sendable {
         "bulkhead_alerts_total": ("counter", "Alerts raised (before dedup), per rule and level."),
         "bulkhead_ingest_requests_total": ("counter", "Ingest requests, per endpoint and status code."),
         "bulkhead_auth_failures_total": ("counter", "Requests refused for a missing or unknown token."),
+        "bulkhead_ingest_rate_limited_total": ("counter", "Ingest requests refused (429) because their sender was over its request budget, per sender."),
         "bulkhead_evaluation_seconds": ("histogram", "Engine time per ingest batch."),
         "bulkhead_request_seconds": ("histogram", "Ingest request time from received to alerts stored."),
         "bulkhead_store_seconds": ("histogram", "Alert store time per ingest batch."),

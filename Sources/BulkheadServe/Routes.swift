@@ -144,7 +144,13 @@ enum Routes {
         var request = request
         let code: (Int) -> Void = { service.metrics.add("bulkhead_ingest_requests_total", [("endpoint", endpoint), ("code", String($0))]) }
         do {
-            try identity(request, service, need: .ingest)
+            let sender = try identity(request, service, need: .ingest)
+            if let wait = service.senderLimiter.take(sender) {
+                service.metrics.add("bulkhead_ingest_rate_limited_total", [("sender", sender)])
+                throw APIError(status: .tooManyRequests, code: "rate_limited",
+                               message: "\(sender) is over its \(Int(service.senderLimiter.rate)) ingest requests per second; retry later",
+                               headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
+            }
             let body = try await service.uploads.withPermit { try await Routes.body(&request, max: service.config.maxBodyBytes) }
             let r = try await service.ingest(body, endpoint: endpoint, format: format)
             code(200)

@@ -19,8 +19,15 @@ public struct ServeConfig: Sendable {
     public var maxDecompressedBytes = 256 << 20
     /// Ingest batches waiting for the engine; beyond it requests get 429.
     public var maxQueue = 64
+    /// Ingest requests per second each sender (token or session) may make, with bursts up to
+    /// `ingestBurst`; past it that sender gets 429 while the others go on. 0: no limit.
+    public var ingestRequestsPerSecond = 500.0
+    public var ingestBurst = 1000.0
     public var postgresURL: String?
     public var retentionDays = 30
+    /// Longest a batch waits for the alert store before the sender gets 503 (a database outage
+    /// must not hold collectors for minutes).
+    public var storeTimeoutSeconds = 10.0
     /// Same rule, same entity within this period: one alert with a count.
     public var dedupSeconds: Int64 = 600
     public var rules: [String] = []
@@ -144,6 +151,8 @@ public struct ServeConfig: Sendable {
                     case "max_body_bytes": maxBodyBytes = max(1024, try int("limits.max_body_bytes", v2))
                     case "max_decompressed_bytes": maxDecompressedBytes = max(1024, try int("limits.max_decompressed_bytes", v2))
                     case "max_queue": maxQueue = max(1, try int("limits.max_queue", v2))
+                    case "ingest_requests_per_second": ingestRequestsPerSecond = Double(max(0, try int("limits.ingest_requests_per_second", v2)))
+                    case "ingest_burst": ingestBurst = Double(max(1, try int("limits.ingest_burst", v2)))
                     default: throw fail("limits.\(k2.scalar?.string ?? "?")", "unknown setting", k2)
                     }
                 }
@@ -152,6 +161,7 @@ public struct ServeConfig: Sendable {
                     switch k2.scalar?.string {
                     case "postgres_url": if case .scalar(let s) = v2, !s.string.isEmpty, s.string != "null" { postgresURL = s.string }
                     case "retention_days": retentionDays = max(1, try int("store.retention_days", v2))
+                    case "timeout_seconds": storeTimeoutSeconds = Double(max(1, try int("store.timeout_seconds", v2)))
                     default: throw fail("store.\(k2.scalar?.string ?? "?")", "unknown setting", k2)
                     }
                 }

@@ -8,7 +8,9 @@ import Testing
 final class LocalPostgres {
     let dir: String
     let port: Int
-    private let process: Process
+    private var process: Process
+    private let arguments: [String]
+    private let root: Bool
 
     static func binary(_ name: String) -> String? {
         var candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(name)" }
@@ -43,19 +45,39 @@ final class LocalPostgres {
             throw StoreError("initdb failed in \(dir)")
         }
         port = Int.random(in: 20000...60000)
+        self.root = root
+        arguments = [postgres, "-D", dir + "/data", "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
         process = Process()
-        let args = [postgres, "-D", dir + "/data", "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+        try launch()
+    }
+
+    private func launch() throws {
+        process = Process()
         if root {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "postgres", "--"] + args
+            process.arguments = ["-u", "postgres", "--"] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: postgres)
-            process.arguments = Array(args.dropFirst())
+            process.executableURL = URL(fileURLWithPath: arguments[0])
+            process.arguments = Array(arguments.dropFirst())
         }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
     }
+
+    /// Stops the server at once (fast shutdown: clients are cut off), keeping its data: a
+    /// database outage.
+    func pause() {
+        if let pid = (try? String(contentsOfFile: dir + "/data/postmaster.pid", encoding: .utf8))?.split(separator: "\n").first.flatMap({ Int32($0) }) {
+            kill(pid, SIGINT)
+        } else {
+            process.terminate()
+        }
+        process.waitUntilExit()
+    }
+
+    /// Starts it again on the same port and data.
+    func resume() throws { try launch() }
 
     var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
 

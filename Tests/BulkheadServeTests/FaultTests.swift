@@ -1,0 +1,160 @@
+import BulkheadEngine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+@testable import BulkheadServe
+
+/// Faults around the service: a full disk, the alert database going away, a sender flooding.
+/// The contract: a batch is either stored (2xx) or refused with a status the sender retries on
+/// (429, 503); never half-taken and silently lost.
+@Suite("serve: faults and rate limits")
+struct FaultTests {
+    /// A small tmpfs (root only: CI runs as root); nil when it cannot be mounted here.
+    static func mountTmpfs(bytes: Int) -> String? {
+        let dir = ServeSupport.tempDir()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/mount")
+        p.arguments = ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", dir]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? dir : nil
+    }
+
+    static func unmount(_ dir: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/umount")
+        p.arguments = [dir]
+        try? p.run()
+        p.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Writes zeros until the file system is full; returns the filler's path.
+    static func fill(_ dir: String) -> String {
+        let path = dir + "/filler"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        defer { close(fd) }
+        let block = [UInt8](repeating: 0, count: 4096)
+        while block.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        return path
+    }
+
+    @Test("disk full: ingest answers 503 naming the cause, keeps no half batch, and works again once there is space")
+    func diskFull() async throws {
+        guard let dir = Self.mountTmpfs(bytes: 8 << 20) else {
+            if ServeSupport.servicesRequired { Issue.record("cannot mount a tmpfs (needs root) and BULKHEAD_REQUIRE_SERVICES=1") }
+            ServeSupport.skipLoudly("disk-full test: mounting a tmpfs needs root")
+            return
+        }
+        defer { Self.unmount(dir) }
+        let service = try await ServeSupport.start(ServeSupport.config(dataDir: dir))
+        let app = try ServeRunner.makeApplication(service)
+        try await app.test(.router) { client in
+            let filler = Self.fill(dir)
+            try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: try ServeSupport.auditEventList()) { r in
+                #expect(r.status == .serviceUnavailable)
+                #expect(r.headers[.retryAfter] != nil)
+                let o = ServeSupport.json(r)
+                #expect(o["error"] as? String == "store_unavailable")
+                #expect((o["message"] as? String ?? "").contains("No space left on device"))
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: service.config.queueDir).isEmpty)
+            #expect(try await service.store.list(AlertFilter()).total == 0)
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: ServeSupport.auth)
+            #expect(String(buffer: metrics.body).contains(#"bulkhead_ingest_requests_total{endpoint="k8s-audit",code="503"} 1"#))
+
+            // Space again: the sender's retry is taken and stored.
+            try FileManager.default.removeItem(atPath: filler)
+            try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: try ServeSupport.auditEventList()) { r in
+                #expect(r.status == .ok)
+            }
+            var f = AlertFilter()
+            f.pod = "payments-db-0"
+            f.rule = "kubernetes/execution_pod_exec_or_attach"
+            #expect(try await service.store.list(f).alerts.first?.count == 1)
+        }
+        await service.shutdown()
+    }
+
+    @Test("the PostgreSQL store goes down: ingest answers 503 and nothing is acknowledged; after it is back the retry is stored")
+    func databaseOutage() async throws {
+        guard let pg = try LocalPostgres() else {
+            if ServeSupport.servicesRequired { Issue.record("PostgreSQL is not installed (apt-get install postgresql) and BULKHEAD_REQUIRE_SERVICES=1") }
+            ServeSupport.skipLoudly("database outage test: initdb/postgres not found (apt-get install postgresql)")
+            return
+        }
+        defer { pg.stop() }
+        var started: BulkheadService?
+        for _ in 0..<60 {
+            var c = ServeSupport.config(postgres: pg.url)
+            c.storeTimeoutSeconds = 5
+            do { started = try await ServeSupport.start(c); break } catch { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        let service = try #require(started, "PostgreSQL did not come up on \(pg.url)")
+        pg.pause()
+        let outageStart = Date()
+        do {
+            _ = try await service.ingest(try ServeSupport.auditEventList(), endpoint: "k8s-audit", format: nil)
+            Issue.record("ingest succeeded while the store was down")
+        } catch {
+            guard let e = error as? BulkheadService.IngestError, case .storage(let why) = e else { Issue.record("expected a storage error, got \(error)"); return }
+            #expect(why == "alert store unavailable" || why == "alert store did not answer within 5 s")
+        }
+        // The sender is not kept waiting long for its 503.
+        let refusedAfter = Date().timeIntervalSince(outageStart)
+        #expect(refusedAfter < 8, "503 after \(refusedAfter) s")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: service.config.queueDir).isEmpty)
+        try pg.resume()
+        var stored: BulkheadService.IngestResult?
+        // postgres-nio's pool retries with backoff (about 17 s here after a 15 s outage).
+        let back = Date()
+        for _ in 0..<240 {
+            do { stored = try await service.ingest(try ServeSupport.auditEventList(), endpoint: "k8s-audit", format: nil); break } catch { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        print("database outage: 503 after \(String(format: "%.1f", refusedAfter)) s; stored again \(String(format: "%.1f", Date().timeIntervalSince(back))) s after PostgreSQL came back")
+        #expect((stored?.alerts ?? 0) > 0, "the store did not come back")
+        var f = AlertFilter()
+        f.pod = "payments-db-0"
+        f.rule = "kubernetes/execution_pod_exec_or_attach"
+        #expect(try await service.store.list(f).total == 1)
+        await service.shutdown()
+    }
+
+    @Test("each sender has its own request budget: past it 429 with Retry-After, other senders go on")
+    func perSenderRateLimit() async throws {
+        let limiter = SenderRateLimiter(rate: 2, burst: 3)
+        #expect((0..<3).allSatisfy { _ in limiter.take("a", now: 100) == nil })
+        let wait = try #require(limiter.take("a", now: 100))
+        #expect(abs(wait - 0.5) < 1e-9)
+        #expect(limiter.take("b", now: 100) == nil)
+        #expect(limiter.take("a", now: 100.5) == nil)
+        #expect(limiter.take("a", now: 100.5) != nil)
+
+        var c = ServeSupport.config()
+        c.ingestRequestsPerSecond = 1
+        c.ingestBurst = 2
+        let service = try await ServeSupport.start(c)
+        let app = try ServeRunner.makeApplication(service)
+        let collector: HTTPFields = [.authorization: "Bearer \(ServeSupport.ingestToken)"]
+        try await app.test(.router) { client in
+            var codes: [HTTPResponse.Status] = []
+            for _ in 0..<3 {
+                codes.append(try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: collector, body: try ServeSupport.auditEventList()).status)
+            }
+            #expect(codes == [.ok, .ok, .tooManyRequests])
+            let limited = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: collector, body: try ServeSupport.auditEventList())
+            #expect(ServeSupport.json(limited)["error"] as? String == "rate_limited")
+            #expect(limited.headers[.retryAfter] == "1")
+            // Another sender is not held back by the first.
+            let other = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: try ServeSupport.auditEventList())
+            #expect(other.status == .ok)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get, headers: ServeSupport.auth).body)
+            #expect(metrics.contains(#"bulkhead_ingest_rate_limited_total{sender="token:collector"} 2"#))
+        }
+        await service.shutdown()
+    }
+}
