@@ -63,10 +63,20 @@ public enum Containment {
 
     /// POSIX shell single-quoting; plain words are left bare.
     public static func shellQuote(_ s: String) -> String {
-        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-".unicodeScalars)
-        if !s.isEmpty, !s.hasPrefix("-"), s.unicodeScalars.allSatisfy({ safe.contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        if !s.isEmpty, !s.hasPrefix("-"), s.utf8.allSatisfy({ shellSafe[Int($0)] }) { return s }
+        var out = "'"
+        for c in s {
+            if c == "'" { out += "'\\''" } else { out.append(c) }
+        }
+        return out + "'"
     }
+
+    /// Bytes a shell word may hold unquoted (runs per alert: a table, not a Set built per call).
+    static let shellSafe: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for b in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-".utf8 { t[Int(b)] = true }
+        return t
+    }()
 
     /// A validated Kubernetes name, or a placeholder plus a warning line.
     struct Checked {
