@@ -75,7 +75,8 @@ struct Scan: ParsableCommand {
         let stateStore = try StateCLI.open(state, engine: engine, quiet: quiet)
         engine.exceptions = try ScanTuning.load(file: exceptions, disabled: noExceptions, ruleSet: ruleSet, strict: strict, quiet: quiet)
         let playbook = ResponsePlaybook(ruleSet: ruleSet)
-        let sink = try OutputStream(path: out)
+        let resume = try ScanResume(state: state, out: out, inputs: inputs, quiet: quiet)
+        let sink = try OutputStream(path: out, resumeAt: resume?.resumeBytes)
         let renderer = AlertRenderer(format: alertFormat, color: !noColor && out == nil && isatty(1) == 1, showEvent: showEvent, respond: respond)
         let stderrTTY = isatty(2) == 1
         let start = Date()
@@ -83,7 +84,11 @@ struct Scan: ParsableCommand {
         let pipeline = ScanPipeline(engine: engine, options: options, onAlert: { raw in
             var alert = raw
             playbook.apply(&alert)
-            sink.write(renderer.render(alert))
+            // On resume the alerts the interrupted run made durable are not written again.
+            if resume?.shouldWrite() ?? true {
+                sink.write(renderer.render(alert))
+                resume?.afterWrite(sink)
+            }
             incidentBuilder?.add(alert)
             if maxLevel == nil || alert.rule.level > maxLevel! { maxLevel = alert.rule.level }
         }, onProblem: { message in
@@ -94,10 +99,13 @@ struct Scan: ParsableCommand {
         } : nil)
         if let incidentBuilder { pipeline.onInputStart = { incidentBuilder.beginInput(remaining: $0) } }
         pipeline.scan(paths: inputs)
-        try StateCLI.save(stateStore, engine: engine)
         let found = incidentBuilder?.finish() ?? []
         for i in found { sink.write((alertFormat == .text ? "\n" : "") + renderer.render(i)) }
         sink.flush()
+        // The output is whole before the journal goes and the learned state is saved: a kill in
+        // between makes the next run a fresh one (see ScanJournal).
+        resume?.finish(sink)
+        try StateCLI.save(stateStore, engine: engine)
         if stderrTTY && !quiet { StandardError.write("\r\u{1B}[K") }
         let elapsed = Date().timeIntervalSince(start)
         if !quiet {
@@ -161,13 +169,23 @@ enum Placeholders {
 final class OutputStream {
     let handle: FileHandle
     var buffer: [UInt8] = []
+    /// Bytes in the file (written and buffered), for the resume journal.
+    private(set) var size: Int64 = 0
 
-    init(path: String?) throws {
+    /// `resumeAt`: keep the file's first bytes (an interrupted scan's durable alerts) and append.
+    init(path: String?, resumeAt: Int64? = nil) throws {
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-                throw ValidationError("cannot write \(path)")
+            if let keep = resumeAt, FileManager.default.fileExists(atPath: path) {
+                guard truncate(path, off_t(keep)) == 0, let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot append to \(path)") }
+                h.seekToEndOfFile()
+                handle = h
+                size = keep
+            } else {
+                guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+                    throw ValidationError("cannot write \(path)")
+                }
+                handle = h
             }
-            handle = h
         } else {
             handle = FileHandle.standardOutput
         }
@@ -175,6 +193,7 @@ final class OutputStream {
 
     func write(_ s: String) {
         buffer.append(contentsOf: s.utf8)
+        size += Int64(s.utf8.count)
         if buffer.count > 64 << 10 { flush() }
     }
 
@@ -182,6 +201,12 @@ final class OutputStream {
         guard !buffer.isEmpty else { return }
         handle.write(Data(buffer))
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and waits for the disk (before the journal says these bytes are there).
+    func sync() {
+        flush()
+        fsync(handle.fileDescriptor)
     }
 }
 
