@@ -158,3 +158,63 @@ struct FaultTests {
         await service.shutdown()
     }
 }
+
+@Suite("serve: every endpoint needs authentication")
+struct EndpointAuthTests {
+    /// Operations of the OpenAPI document (path, method, public when `security: []`).
+    static func operations() throws -> [(path: String, method: HTTPRequest.Method, isPublic: Bool)] {
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/BulkheadServe/Web/openapi.yaml")
+        var out: [(String, HTTPRequest.Method, Bool)] = []
+        var path: String?
+        var inPaths = false
+        for line in try String(contentsOf: spec, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("paths:") { inPaths = true; continue }
+            if inPaths, let c = line.first, c != " " { inPaths = false }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()); continue }
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("    "), !line.hasPrefix("     "), let p = path,
+               let m = ["get:": HTTPRequest.Method.get, "post:": .post, "delete:": .delete, "put:": .put, "patch:": .patch][t] {
+                out.append((p, m, false))
+            } else if t == "security: []", !out.isEmpty {
+                out[out.count - 1].2 = true
+            }
+        }
+        return out.map { (path: $0.0.replacingOccurrences(of: "{id}", with: "1").replacingOccurrences(of: "{source}", with: "kubernetes")
+                            .replacingOccurrences(of: "{slug}", with: "execution_pod_exec_or_attach"), method: $0.1, isPublic: $0.2) }
+    }
+
+    @Test("no token, a wrong token and an expired session get 401 on every operation the OpenAPI document does not mark public")
+    func everyEndpoint() async throws {
+        let ops = try Self.operations()
+        #expect(ops.count >= 20)
+        #expect(Set(ops.filter(\.isPublic).map(\.path)) == ["/healthz", "/readyz", "/api/openapi.yaml", "/api/v1/session"])
+        var c = ServeSupport.config()
+        c.sessionSeconds = 1
+        let service = try await ServeSupport.start(c)
+        let app = try ServeRunner.makeApplication(service)
+        try await app.test(.router) { client in
+            let login = try await client.execute(uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"],
+                                                 body: ByteBuffer(string: #"{"token":"\#(ServeSupport.token)"}"#))
+            let session = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
+            #expect(try await client.execute(uri: "/api/v1/alerts", method: .get, headers: [.cookie: session]).status == .ok)
+            try await Task.sleep(for: .milliseconds(2100))
+            for op in ops where !op.isPublic {
+                let cases: [(String, HTTPFields)] = [
+                    ("no credentials", [:]),
+                    ("a wrong token", [.authorization: "Bearer \(ServeSupport.token.dropLast())X"]),
+                    ("an expired session", [.cookie: session, HTTPField.Name("X-Bulkhead-CSRF")!: "1"]),
+                ]
+                for (what, headers) in cases {
+                    let r = try await client.execute(uri: op.path, method: op.method, headers: headers, body: ByteBuffer(string: "{}"))
+                    #expect(r.status == .unauthorized, "\(op.method) \(op.path) with \(what): \(r.status)")
+                }
+            }
+            // The UI's files are the public shell of the login page: no data without the API.
+            #expect(try await client.execute(uri: "/", method: .get).status == .ok)
+        }
+        await service.shutdown()
+        #expect(service.metrics.value("bulkhead_auth_failures_total") >= Double(3 * ops.filter { !$0.isPublic }.count))
+    }
+}
