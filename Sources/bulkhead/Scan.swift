@@ -81,14 +81,18 @@ struct Scan: ParsableCommand {
         let stderrTTY = isatty(2) == 1
         let start = Date()
         var maxLevel: Level?
-        let pipeline = ScanPipeline(engine: engine, options: options, onAlert: { raw in
-            var alert = raw
+        // Response steps, containment artefacts, rendering and writing: on a thread of their own
+        // when the scan has workers (alert-heavy input is otherwise bound by this work), in order.
+        let writer = AlertWriter(threaded: options.workers > 1) { (alert: inout Alert) in
             playbook.apply(&alert)
             // On resume the alerts the interrupted run made durable are not written again.
             if resume?.shouldWrite() ?? true {
                 sink.write(renderer.render(alert))
                 resume?.afterWrite(sink)
             }
+        }
+        let pipeline = ScanPipeline(engine: engine, options: options, onAlert: { alert in
+            writer.add(alert)
             incidentBuilder?.add(alert)
             if maxLevel == nil || alert.rule.level > maxLevel! { maxLevel = alert.rule.level }
         }, onProblem: { message in
@@ -99,6 +103,7 @@ struct Scan: ParsableCommand {
         } : nil)
         if let incidentBuilder { pipeline.onInputStart = { incidentBuilder.beginInput(remaining: $0) } }
         pipeline.scan(paths: inputs)
+        writer.finish()
         let found = incidentBuilder?.finish() ?? []
         for i in found { sink.write((alertFormat == .text ? "\n" : "") + renderer.render(i)) }
         sink.flush()

@@ -135,7 +135,9 @@ struct FaultTests {
         #expect(limiter.take("a", now: 100.5) != nil)
 
         var c = ServeSupport.config()
-        c.ingestRequestsPerSecond = 1
+        // A slow refill (one request per 100 s), so a loaded test machine cannot refill the budget
+        // between requests.
+        c.ingestRequestsPerSecond = 0.01
         c.ingestBurst = 2
         let service = try await ServeSupport.start(c)
         let app = try ServeRunner.makeApplication(service)
@@ -148,7 +150,7 @@ struct FaultTests {
             #expect(codes == [.ok, .ok, .tooManyRequests])
             let limited = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: collector, body: try ServeSupport.auditEventList())
             #expect(ServeSupport.json(limited)["error"] as? String == "rate_limited")
-            #expect(limited.headers[.retryAfter] == "1")
+            #expect((Int(limited.headers[.retryAfter] ?? "") ?? 0) > 1)
             // Another sender is not held back by the first.
             let other = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: try ServeSupport.auditEventList())
             #expect(other.status == .ok)

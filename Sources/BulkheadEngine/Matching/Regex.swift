@@ -75,9 +75,12 @@ public struct SigmaRegex: Sendable {
     /// Whether the regex matches anywhere in `input` (search semantics, as backends use).
     public func matches(_ input: UnsafeBufferPointer<UInt8>, state: RegexState) -> Bool {
         state.prepare(count: program.count)
-        var clist = state.current
-        var nlist = state.next
-        defer { state.current = clist; state.next = nlist }
+        // Moved out, not copied: a copy would share the arrays with `state`, and the first
+        // write would then copy them (several allocations per call).
+        var clist = ThreadList(), nlist = ThreadList()
+        swap(&clist, &state.current)
+        swap(&nlist, &state.next)
+        defer { swap(&clist, &state.current); swap(&nlist, &state.next) }
         clist.clear()
         var pos = 0
         let n = input.count
