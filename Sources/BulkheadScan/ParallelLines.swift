@@ -76,6 +76,18 @@ final class LineWorker {
     }
 
     func run(_ batch: LineBatch) -> LineBatchResult {
+        var result = Self.split(batch, maxLineBytes: maxLineBytes) { bytes, line, start in
+            classify(bytes, line: line, start: start)
+        }
+        swap(&result.matches, &matches)
+        swap(&result.nodes, &nodes)
+        return result
+    }
+
+    /// The batch's lines (LF or CRLF) with their items: overlong lines are `.tooLong`, the rest
+    /// get `item` (nil: not a record).
+    static func split(_ batch: LineBatch, maxLineBytes: Int,
+                      item: (UnsafeRawBufferPointer, Int32, Int) -> LineBatchResult.Item?) -> LineBatchResult {
         var result = LineBatchResult(batch: batch)
         if batch.droppedLongLine {
             result.items.append(.tooLong(line: 0))
@@ -89,16 +101,14 @@ final class LineWorker {
                 let bytes = trimCR(UnsafeRawBufferPointer(rebasing: buf[start..<nl]))
                 if bytes.count > maxLineBytes {
                     result.items.append(.tooLong(line: line))
-                } else if let item = classify(bytes, line: line, start: start) {
-                    result.items.append(item)
+                } else if let it = item(bytes, line, start) {
+                    result.items.append(it)
                 }
                 line += 1
                 start = nl + 1
             }
             result.lines = Int(line)
         }
-        swap(&result.matches, &matches)
-        swap(&result.nodes, &nodes)
         return result
     }
 
@@ -258,25 +268,9 @@ extension LineWorker {
     /// A batch for the calling thread: every line goes the ordered way (the input's format is
     /// not known yet).
     static func sequential(_ batch: LineBatch, maxLineBytes: Int) -> LineBatchResult {
-        var result = LineBatchResult(batch: batch)
-        if batch.droppedLongLine {
-            result.items.append(.tooLong(line: 0))
-            result.lines = 1
-            return result
+        split(batch, maxLineBytes: maxLineBytes) { bytes, line, start in
+            .ordered(line: line, start: Int32(start), end: Int32(start + bytes.count))
         }
-        batch.bytes.withUnsafeBytes { buf in
-            var start = 0, line: Int32 = 0
-            while start < buf.count {
-                let nl = memchrIndex(buf, from: start) ?? buf.count
-                let bytes = trimCR(UnsafeRawBufferPointer(rebasing: buf[start..<nl]))
-                result.items.append(bytes.count > maxLineBytes ? .tooLong(line: line)
-                                    : .ordered(line: line, start: Int32(start), end: Int32(start + bytes.count)))
-                line += 1
-                start = nl + 1
-            }
-            result.lines = Int(line)
-        }
-        return result
     }
 }
 
