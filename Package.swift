@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -45,6 +46,11 @@ let package = Package(
         // The detection pack as a product: validation, ADS lint, ATT&CK catalog, coverage.
         .target(name: "BulkheadDetections", dependencies: ["BulkheadEvent", "BulkheadEngine", "BulkheadScan", "BulkheadRules"],
                 resources: [.copy("Resources")]),
+        // NATS and JetStream client over SwiftNIO (for scale-out workers).
+        .target(name: "BulkheadNATS", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // `bulkhead serve`: webhook ingest, alert store (SQLite or PostgreSQL), API, web UI, sinks, metrics.
         .target(name: "BulkheadServe", dependencies: [
             "BulkheadDetections", "BulkheadState", "BulkheadEngine", "BulkheadScan", "BulkheadSinks", "BulkheadSources", "BulkheadRules",
@@ -84,6 +90,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
+        .testTarget(name: "BulkheadNATSTests", dependencies: ["BulkheadNATS"]),
         .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadRules", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
     ],
