@@ -26,6 +26,8 @@ public struct NATSParser {
 
     /// Feeds bytes; calls `emit` for each complete event.
     public mutating func feed(_ bytes: inout ByteBuffer, emit: (Event) throws -> Void) throws {
+        // Bytes already parsed are dropped, so a long-lived connection's buffer stays small.
+        if buffer.readerIndex > 64 << 10 { buffer.discardReadBytes() }
         buffer.writeBuffer(&bytes)
         while true {
             if let p = pending {
