@@ -3,7 +3,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
+import Synchronization
 import Testing
 @testable import BulkheadServe
 
@@ -218,5 +220,48 @@ struct EndpointAuthTests {
         }
         await service.shutdown()
         #expect(service.metrics.value("bulkhead_auth_failures_total") >= Double(3 * ops.filter { !$0.isPublic }.count))
+    }
+}
+
+/// Collects every log line (at trace level) for inspection.
+final class CollectingLogHandler: LogHandler, @unchecked Sendable {
+    static let lines = Mutex<[String]>([])
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let all = metadata.merging(extra ?? [:]) { $1 }
+        Self.lines.withLock { $0.append("\(level) \(message) \(all)") }
+    }
+}
+
+@Suite("serve: logs")
+struct LogSecrecyTests {
+    @Test("tokens, wrong tokens and record contents never reach the log, even at trace level")
+    func noSecretsInLogs() async throws {
+        let marker = "PAYLOAD-MARKER-7f3a"
+        let wrong = "WRONG-TOKEN-MARKER-0123456789"
+        var logger = Logger(label: "bulkhead-secrecy") { _ in CollectingLogHandler() }
+        logger.logLevel = .trace
+        let service = try await BulkheadService.start(config: ServeSupport.config(), logger: logger)
+        let app = try ServeRunner.makeApplication(service)
+        try await app.test(.router) { client in
+            _ = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: try ServeSupport.auditEventList())
+            // A bad record, a record with the marker, a wrong token, a login.
+            let body = ByteBuffer(string: #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"\#(marker)","verb":"create","objectRef":{"resource":"pods","subresource":"exec","namespace":"x","name":"\#(marker)"},"user":{"username":"\#(marker)"},"requestReceivedTimestamp":"2026-11-23T10:00:00Z"}"# + "\n{\"broken\": \"\(marker)")
+            _ = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: ServeSupport.auth, body: body)
+            _ = try await client.execute(uri: "/ingest/k8s-audit", method: .post, headers: [.authorization: "Bearer \(wrong)"], body: body)
+            _ = try await client.execute(uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"],
+                                         body: ByteBuffer(string: #"{"token":"\#(ServeSupport.token)"}"#))
+        }
+        await service.shutdown()
+        let text = CollectingLogHandler.lines.withLock { $0.joined(separator: "\n") }
+        #expect(!text.isEmpty)
+        for secret in [ServeSupport.token, ServeSupport.ingestToken, wrong, marker] {
+            #expect(!text.contains(secret), "\(secret.prefix(12))… appears in the log")
+        }
     }
 }
