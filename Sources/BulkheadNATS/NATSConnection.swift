@@ -64,6 +64,9 @@ public final class NATSConnection: @unchecked Sendable {
         /// An INFO that arrived before anyone waited for it.
         var earlyInfo: String?
         var lastError: String?
+        /// The generation whose handshake completed; only its loss starts a reconnection.
+        var established = 0
+        var reconnecting = false
         var maxPayload = 1 << 20
         var discovered: [String] = []
         var reconnects = 0
@@ -94,6 +97,10 @@ public final class NATSConnection: @unchecked Sendable {
     public var isConnected: Bool { state.withLock { $0.channel != nil } }
     public var maxPayload: Int { state.withLock { $0.maxPayload } }
 
+    /// NATS connections get an event loop of their own: an HTTP server's busy loops in the same
+    /// process must not delay PONGs and acks (seen: a 5 s handshake timeout under test load).
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     static func randomToken() -> String {
         var g = SystemRandomNumberGenerator()
         return (0..<22).map { _ in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".randomElement(using: &g)! }.map(String.init).joined()
@@ -115,7 +122,7 @@ public final class NATSConnection: @unchecked Sendable {
         guard let (host, port) = Self.hostPort(server) else { throw NATSError.invalid("bad server address \(server)") }
         let generation = state.withLock { s -> Int in s.generation += 1; return s.generation }
         let handler = NATSChannelHandler(connection: self, generation: generation)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: Self.eventLoops)
             .connectTimeout(.nanoseconds(Int64(options.connectTimeout.components.seconds) * 1_000_000_000 + options.connectTimeout.components.attoseconds / 1_000_000_000))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(handler) } }
@@ -153,7 +160,7 @@ public final class NATSConnection: @unchecked Sendable {
             try await withTimeout(options.connectTimeout, "CONNECT to \(server)") {
                 try await self.waitForPong { channel.writeAndFlush(handshake, promise: nil) }
             }
-            state.withLock { $0.channel = channel }
+            state.withLock { $0.channel = channel; $0.established = generation }
         } catch {
             channel.close(promise: nil)
             throw error
@@ -211,21 +218,26 @@ public final class NATSConnection: @unchecked Sendable {
 
     /// From the channel handler: the connection went away.
     func lost(generation: Int, reason: String?) {
-        let (current, waiters, info, lastError) = state.withLock { s -> (Bool, [CheckedContinuation<Void, any Error>], CheckedContinuation<String, any Error>?, String?) in
+        let (reconnect, waiters, info, lastError) = state.withLock { s -> (Bool, [CheckedContinuation<Void, any Error>], CheckedContinuation<String, any Error>?, String?) in
             guard s.generation == generation else { return (false, [], nil, nil) }
             s.channel = nil
             if let reason { s.lastError = reason }
             defer { s.pongWaiters.removeAll(); s.infoWaiter = nil }
-            return (!s.closed, s.pongWaiters.map(\.k), s.infoWaiter, s.lastError)
+            // A handshake that failed is the caller's error to handle, not a reason to reconnect;
+            // one reconnection loop at a time.
+            let start = !s.closed && !s.reconnecting && s.established == generation
+            if start { s.reconnecting = true }
+            return (start, s.pongWaiters.map(\.k), s.infoWaiter, s.lastError)
         }
         // A server that refuses the CONNECT says why (-ERR) before it closes.
         for w in waiters { w.resume(throwing: lastError.map { NATSError.server($0) } ?? NATSError.notConnected) }
         info?.resume(throwing: NATSError.notConnected)
-        guard current, state.withLock({ $0.channel == nil && !$0.closed }) else { return }
+        guard reconnect else { return }
         Task { await self.reconnect() }
     }
 
     private func reconnect() async {
+        defer { state.withLock { $0.reconnecting = false } }
         var wait = options.reconnectWait
         while !state.withLock({ $0.closed }) {
             let servers = options.servers + state.withLock { $0.discovered }.filter { !options.servers.contains($0) }

@@ -2,16 +2,24 @@ import BulkheadNATS
 import Foundation
 import Testing
 
-/// The NATS client against a real nats-server on loopback.
-@Suite("NATS client (real nats-server)")
+/// The NATS client against real nats-server processes on loopback. One test at a time: each
+/// starts its own servers, and a loaded test run must not delay their handshakes.
+@Suite("NATS client (real nats-server)", .serialized)
 struct NATSClientTests {
+    /// Generous handshake time: the rest of the test run shares these two cores.
+    static func options(_ servers: [String], token: String? = nil) -> NATSOptions {
+        var o = NATSOptions(servers: servers, token: token)
+        o.connectTimeout = .seconds(20)
+        return o
+    }
+
     @Test("publish and subscribe with headers and a large payload; request/reply; flush")
     func pubSubRequest() async throws {
         guard NATSServerProcess.available() else { return }
         let server = try NATSServerProcess()
         try server.start()
         defer { server.stop() }
-        let c = try await NATSConnection.connect(NATSOptions(servers: [server.url]))
+        let c = try await NATSConnection.connect(Self.options([server.url]))
         let sub = try await c.subscribe("telemetry.>")
         let big = [UInt8]((0..<(512 << 10)).map { UInt8($0 % 251) })
         try await c.publish("telemetry.k8s.3", payload: Array("hello".utf8))
@@ -48,11 +56,11 @@ struct NATSClientTests {
         let server = try NATSServerProcess(extra: ["--auth", "s3cret-token-0123"])
         try server.start()
         defer { server.stop() }
-        let good = try await NATSConnection.connect(NATSOptions(servers: [server.url], token: "s3cret-token-0123"))
+        let good = try await NATSConnection.connect(Self.options([server.url], token: "s3cret-token-0123"))
         try await good.flush()
         await good.close()
         await #expect(throws: NATSError.self) {
-            _ = try await NATSConnection.connect(NATSOptions(servers: [server.url], token: "wrong"))
+            _ = try await NATSConnection.connect(Self.options([server.url], token: "wrong"))
         }
     }
 
@@ -62,7 +70,7 @@ struct NATSClientTests {
         let server = try NATSServerProcess()
         try server.start()
         defer { server.stop() }
-        let c = try await NATSConnection.connect(NATSOptions(servers: [server.url]))
+        let c = try await NATSConnection.connect(Self.options([server.url]))
         let sub = try await c.subscribe("after.restart")
         try await c.flush()
         server.kill()
@@ -82,7 +90,7 @@ struct NATSClientTests {
         let server = try NATSServerProcess()
         try server.start()
         defer { server.stop() }
-        let c = try await NATSConnection.connect(NATSOptions(servers: [server.url]))
+        let c = try await NATSConnection.connect(Self.options([server.url]))
         let js = JetStream(c)
         try await js.createStream(.init(name: "TELEMETRY", subjects: ["bulkhead.telemetry.>"]))
         try await js.createStream(.init(name: "TELEMETRY", subjects: ["bulkhead.telemetry.>"]))   // again: kept
@@ -125,7 +133,7 @@ struct NATSClientTests {
         let server = try NATSServerProcess()
         try server.start()
         defer { server.stop() }
-        let c = try await NATSConnection.connect(NATSOptions(servers: [server.url]))
+        let c = try await NATSConnection.connect(Self.options([server.url]))
         let kv = try await KeyValue.bucket("checkpoints", js: JetStream(c), history: 5)
         #expect(try await kv.get("partition-3") == nil)
         let r1 = try await kv.put("partition-3", Array("state v1".utf8))
@@ -139,6 +147,70 @@ struct NATSClientTests {
         try await kv.delete("partition-3")
         #expect(try await kv.get("partition-3") == nil)
         await #expect(throws: NATSError.self) { try await kv.put("bad key!", []) }
+        await c.close()
+    }
+
+    /// Retries `body` while the cluster elects leaders (timeouts, "no responders", 503s).
+    static func retrying<T>(_ what: String, seconds: Double = 20, _ body: () async throws -> T) async throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            do { return try await body() } catch {
+                if Date() > deadline { throw error }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    @Test("a replicated stream keeps every message when the connected node is killed; publishes resent with the same Nats-Msg-Id are stored once")
+    func nodeFailure() async throws {
+        guard NATSServerProcess.available() else { return }
+        let clusterPorts = (0..<3).map { _ in NATSServerProcess.freePort() }
+        let servers = try (0..<3).map { i in
+            try NATSServerProcess(name: "n\(i + 1)", cluster: ("bulkhead", clusterPorts.enumerated().filter { $0.offset != i }.map(\.element)),
+                                  clusterPort: clusterPorts[i])
+        }
+        for s in servers { try s.start() }
+        defer { for s in servers { s.stop() } }
+        let c = try await NATSConnection.connect(Self.options(servers.map(\.url)))
+        var js = JetStream(c)
+        js.timeout = .seconds(2)
+        var config = JetStream.StreamConfig(name: "TELEMETRY", subjects: ["bulkhead.telemetry.>"])
+        config.replicas = 3
+        try await Self.retrying("stream create") { try await js.createStream(config) }
+        try await Self.retrying("consumer create") {
+            try await js.createConsumer(stream: "TELEMETRY", .init(durable: "worker-0"))
+        }
+
+        var acked = Set<UInt64>()
+        func publish(_ range: ClosedRange<Int>) async throws {
+            for i in range {
+                // A publish whose ack was lost is sent again with the same id: stored once.
+                _ = try await Self.retrying("publish \(i)") {
+                    try await js.publish("bulkhead.telemetry.k8s_audit.\(i % 4)", payload: Array("record \(i)".utf8), messageID: "record-\(i)")
+                }
+            }
+        }
+        func consume(until count: Int) async throws {
+            let deadline = Date().addingTimeInterval(30)
+            while acked.count < count && Date() < deadline {
+                let batch = (try? await js.fetch(stream: "TELEMETRY", durable: "worker-0", batch: 25, expires: .milliseconds(500))) ?? []
+                for m in batch {
+                    if (try? await js.ackSync(m)) != nil { acked.insert(m.streamSequence) }
+                }
+            }
+        }
+        try await publish(1...50)
+        try await consume(until: 20)
+        #expect(acked.count >= 20)
+
+        // The client is on the first server it listed: kill that node without a goodbye.
+        servers[0].kill()
+        try await publish(51...100)
+        try await consume(until: 100)
+        #expect(acked == Set(1...100))
+        #expect(c.reconnects >= 1)
+        let stored = try await Self.retrying("stream info") { try await js.messageCount("TELEMETRY") }
+        #expect(stored == 100)
         await c.close()
     }
 }

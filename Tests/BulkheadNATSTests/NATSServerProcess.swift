@@ -68,6 +68,11 @@ final class NATSServerProcess {
         try p.run()
         process = p
         try waitForPort()
+        // Listening, but is it ours? A server that lost the port to another exits at once.
+        usleep(50_000)
+        guard p.isRunning else {
+            throw NSError(domain: "nats-server", code: 2, userInfo: [NSLocalizedDescriptionKey: "nats-server exited (port \(port) taken?)"])
+        }
     }
 
     func waitForPort() throws {
