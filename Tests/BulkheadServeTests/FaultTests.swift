@@ -195,15 +195,17 @@ struct EndpointAuthTests {
         #expect(ops.count >= 20)
         #expect(Set(ops.filter(\.isPublic).map(\.path)) == ["/healthz", "/readyz", "/api/openapi.yaml", "/api/v1/session"])
         var c = ServeSupport.config()
-        c.sessionSeconds = 1
+        // Long enough that a loaded test machine still uses the session before it expires.
+        c.sessionSeconds = 8
         let service = try await ServeSupport.start(c)
         let app = try ServeRunner.makeApplication(service)
         try await app.test(.router) { client in
+            let loggedIn = ContinuousClock.now
             let login = try await client.execute(uri: "/api/v1/session", method: .post, headers: [.contentType: "application/json"],
                                                  body: ByteBuffer(string: #"{"token":"\#(ServeSupport.token)"}"#))
             let session = String(try #require(login.headers[.setCookie]).split(separator: ";")[0])
             #expect(try await client.execute(uri: "/api/v1/alerts", method: .get, headers: [.cookie: session]).status == .ok)
-            try await Task.sleep(for: .milliseconds(2100))
+            try await Task.sleep(until: loggedIn + .seconds(9.5))
             for op in ops where !op.isPublic {
                 let cases: [(String, HTTPFields)] = [
                     ("no credentials", [:]),
