@@ -12,6 +12,12 @@ public final class ByteStream {
     private var pending: [UInt8] = []   // bytes read while sniffing, replayed first
     public private(set) var bytesRead = 0
     public private(set) var isGzip = false
+    /// A pipe, socket or terminal (`tail -f ... | bulkhead scan -`): reads return what the
+    /// writer has sent so far, and the next one may wait for more.
+    public let isLive: Bool
+    /// The last read returned less than it asked for: on a live input, everything sent so far
+    /// has been read and should be processed before the next read waits.
+    public private(set) var caughtUp = false
     /// Decompressed bytes handed out so far, and the most allowed (a gzip bomb stops here).
     private var bytesOut = 0
     private let maxOutput: Int
@@ -30,6 +36,8 @@ public final class ByteStream {
             ownsFD = true
             self.name = name ?? path
         }
+        var info = stat()
+        isLive = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG && (info.st_mode & S_IFMT) != S_IFBLK
         // Sniff gzip magic.
         var head = try readRaw(max: 2)
         while head.count < 2 {
@@ -50,6 +58,7 @@ public final class ByteStream {
         let n = raw.withUnsafeMutableBytes { read(fd, $0.baseAddress, Swift.min(max, $0.count)) }
         if n < 0 { throw ScanError.io(name, String(cString: strerror(errno))) }
         bytesRead += n
+        caughtUp = n < max
         return Array(raw[0..<n])
     }
 

@@ -205,6 +205,7 @@ extension ScanPipeline {
                 s.bytes += stream.bytesRead
                 onProgress(s)
             }
+            onChunkDone?(false)
         }
 
         /// Until the first record fixes the input's format, batches run on this thread.
@@ -228,6 +229,14 @@ extension ScanPipeline {
         pending.reserveCapacity(options.batchBytes + (256 << 10))
         var tail = 0          // bytes after the last newline in `pending`
         var skipping = false  // dropping the rest of an overlong line
+        /// Every whole line in `pending` goes on as one batch; the unfinished last line stays.
+        func dispatchWholeLines() {
+            let rest = Array(pending[(pending.count - tail)...])
+            pending.removeLast(tail)
+            dispatch(LineBatch(bytes: pending))
+            pending = rest
+            pending.reserveCapacity(options.batchBytes + (256 << 10))
+        }
         var chunk = first
         while !chunk.isEmpty {
             var from = 0
@@ -248,11 +257,13 @@ extension ScanPipeline {
                 tail = 0
                 skipping = true
             } else if pending.count - tail >= options.batchBytes {
-                let rest = Array(pending[(pending.count - tail)...])
-                pending.removeLast(tail)
-                dispatch(LineBatch(bytes: pending))
-                pending = rest
-                pending.reserveCapacity(options.batchBytes + (256 << 10))
+                dispatchWholeLines()
+            } else if stream.isLive && stream.caughtUp && pending.count > tail {
+                // A live input has nothing more to read yet: its whole lines are matched and
+                // their alerts delivered now, not when a batch has filled up.
+                dispatchWholeLines()
+                if let p = pool { while let r = p.next() { consume(r) } }
+                onChunkDone?(true)
             }
             chunk = try stream.next()
         }

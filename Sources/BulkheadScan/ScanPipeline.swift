@@ -60,6 +60,11 @@ public final class ScanPipeline {
     /// Called as each input of `scan(paths:)` starts, with the number of inputs after it
     /// (stateful consumers of alerts, such as incidents, merge inputs in event time).
     public var onInputStart: ((_ remaining: Int) -> Void)?
+    /// Called after each chunk of a line-oriented input has been matched: consumers that batch
+    /// alerts hand them on here, so that alerts leave within a chunk of their record.
+    /// `inputWaiting`: a live input (pipe, terminal) has sent nothing more yet, so buffered
+    /// output should go out now rather than when a buffer fills.
+    public var onChunkDone: ((_ inputWaiting: Bool) -> Void)?
 
     private var tape: JSONTape
     private var elementTape: JSONTape
@@ -306,6 +311,7 @@ public final class ScanPipeline {
                 s.bytes += stream.bytesRead
                 onProgress(s)
             }
+            onChunkDone?(stream.isLive && stream.caughtUp)
             chunk = try stream.next()
         }
         if skippingLongLine {

@@ -83,7 +83,7 @@ struct Scan: ParsableCommand {
         var maxLevel: Level?
         // Response steps, containment artefacts, rendering and writing: on a thread of their own
         // when the scan has workers (alert-heavy input is otherwise bound by this work), in order.
-        let writer = AlertWriter(threaded: options.workers > 1) { (alert: inout Alert) in
+        let writer = AlertWriter(threaded: options.workers > 1, flushOutput: { sink.flush() }) { (alert: inout Alert) in
             playbook.apply(&alert)
             // On resume the alerts the interrupted run made durable are not written again.
             if resume?.shouldWrite() ?? true {
@@ -101,6 +101,7 @@ struct Scan: ParsableCommand {
             let secs = max(Date().timeIntervalSince(start), 0.001)
             StandardError.write(String(format: "\r\u{1B}[K%d records, %.0f records/s, %.1f MB/s", s.records, Double(s.records) / secs, Double(s.bytes) / secs / 1e6))
         } : nil)
+        pipeline.onChunkDone = { inputWaiting in writer.handOverBatched(flush: inputWaiting) }
         if let incidentBuilder { pipeline.onInputStart = { incidentBuilder.beginInput(remaining: $0) } }
         pipeline.scan(paths: inputs)
         writer.finish()

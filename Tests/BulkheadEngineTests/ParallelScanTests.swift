@@ -101,4 +101,49 @@ import Testing
             #expect(parallel.difference(from: sequential) == nil, "workers \(workers), batch \(batch) bytes")
         }
     }
+
+    /// A live input (`tail -f audit.log | bulkhead scan -`): the lines sent so far are matched and
+    /// their alerts delivered while the writer keeps the pipe open, not when a batch fills up or
+    /// the input ends. Every chunk end is reported, and a caught-up pipe says so.
+    @Test(arguments: [1, 2])
+    func liveInputAlertsBeforeItEnds(workers: Int) throws {
+        let set = RuleSet(documents: RuleLoader().load(yaml: execRule, file: "rules.yml").documents)
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let readFD = fds[0], writeFD = fds[1]
+        let sent = (0..<5).map { auditEvent($0, subresource: "exec") + "\n" }.joined()
+        _ = sent.withCString { Glibc.write(writeFD, $0, strlen($0)) }
+
+        final class Seen: @unchecked Sendable {
+            let condition = NSCondition()
+            var alerts = 0
+            var waitingChunks = 0
+        }
+        let seen = Seen()
+        let readPath = "/dev/fd/\(readFD)"
+        let scanner = Thread {
+            var options = ScanOptions()
+            options.workers = workers
+            options.batchBytes = 1 << 20   // far more than was sent: only catching up can flush
+            let pipeline = ScanPipeline(engine: Engine(ruleSet: set), options: options, onAlert: { _ in
+                seen.condition.lock(); seen.alerts += 1; seen.condition.broadcast(); seen.condition.unlock()
+            }, onProblem: { _ in })
+            pipeline.onChunkDone = { waiting in
+                seen.condition.lock(); if waiting { seen.waitingChunks += 1 }; seen.condition.unlock()
+            }
+            pipeline.scan(file: readPath)
+            pipeline.finish()
+            close(readFD)
+        }
+        scanner.start()
+        seen.condition.lock()
+        let deadline = Date().addingTimeInterval(30)
+        while seen.alerts < 5 && seen.condition.wait(until: deadline) {}
+        let alertsWhileOpen = seen.alerts, waiting = seen.waitingChunks
+        seen.condition.unlock()
+        close(writeFD)
+        while !scanner.isFinished { usleep(1000) }
+        #expect(alertsWhileOpen == 5, "alerts delivered while the pipe was still open (workers \(workers))")
+        #expect(waiting >= 1)
+    }
 }
