@@ -139,10 +139,14 @@ import Testing
         seen.condition.lock()
         let deadline = Date().addingTimeInterval(30)
         while seen.alerts < 5 && seen.condition.wait(until: deadline) {}
-        let alertsWhileOpen = seen.alerts, waiting = seen.waitingChunks
+        let alertsWhileOpen = seen.alerts
         seen.condition.unlock()
         close(writeFD)
         while !scanner.isFinished { usleep(1000) }
+        // Read after the scan: the report comes just after the alerts it hands on.
+        seen.condition.lock()
+        let waiting = seen.waitingChunks
+        seen.condition.unlock()
         #expect(alertsWhileOpen == 5, "alerts delivered while the pipe was still open (workers \(workers))")
         #expect(waiting >= 1)
     }
