@@ -81,9 +81,22 @@ public struct EntityExtractor: Sendable {
     struct Rule: Sendable {
         var path: FieldPath
         /// `path if other=value` or `path if other^=prefix`.
-        var condition: (FieldPath, String, prefix: Bool)?
+        var condition: (FieldPath, [UInt8], prefix: Bool)?
+
+        /// Whether the condition holds, compared on the record's bytes (no string made).
+        func applies(to e: EventView) -> Bool {
+            guard let (p, want, prefix) = condition else { return true }
+            guard let n = e.first(p), e.kind(n) != .null else { return false }
+            return e.withText(n) { v in
+                guard prefix ? v.count >= want.count : v.count == want.count else { return false }
+                for i in 0..<want.count where v[i] != want[i] { return false }
+                return true
+            }
+        }
     }
     let rules: [(name: String, candidates: [Rule])]
+    /// Index into `rules` by entity field name.
+    let ruleIndex: [String: Int]
     let timePaths: [FieldPath]
     let provider: String?
 
@@ -97,6 +110,7 @@ public struct EntityExtractor: Sendable {
             rules.append((name, specs.map(Self.parse)))
         }
         self.rules = rules
+        self.ruleIndex = Dictionary(rules.enumerated().map { ($1.0, $0) }, uniquingKeysWith: { a, _ in a })
         self.timePaths = mapping.time.map(FieldPath.init)
         switch mapping.id {
         case "cloudtrail", "vpc_flow", "route53_resolver": provider = "aws"
@@ -111,19 +125,16 @@ public struct EntityExtractor: Sendable {
         guard parts.count == 2 else { return Rule(path: FieldPath(spec), condition: nil) }
         let cond = parts[1]
         if let r = cond.range(of: "^=") {
-            return Rule(path: FieldPath(parts[0]), condition: (FieldPath(String(cond[..<r.lowerBound])), String(cond[r.upperBound...]), true))
+            return Rule(path: FieldPath(parts[0]), condition: (FieldPath(String(cond[..<r.lowerBound])), Array(cond[r.upperBound...].utf8), true))
         }
         let kv = cond.split(separator: "=", maxSplits: 1).map(String.init)
-        return Rule(path: FieldPath(parts[0]), condition: (FieldPath(kv[0]), kv.count > 1 ? kv[1] : "", false))
+        return Rule(path: FieldPath(parts[0]), condition: (FieldPath(kv[0]), kv.count > 1 ? Array(kv[1].utf8) : [], false))
     }
 
     public func entity(of e: EventView) -> Entity {
         var out = Entity()
         for (name, candidates) in rules {
-            for c in candidates {
-                if let (p, v, prefix) = c.condition {
-                    guard let actual = e.firstString(p), prefix ? actual.hasPrefix(v) : actual == v else { continue }
-                }
+            for c in candidates where c.applies(to: e) {
                 if let s = e.firstString(c.path), !s.isEmpty {
                     out[name] = name == "service_account" ? Self.serviceAccount(s) : s
                     break

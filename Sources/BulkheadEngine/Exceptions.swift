@@ -12,6 +12,8 @@ public struct CompiledExceptions: Sendable {
         var rules: Set<Int>?
         var plan: RulePlan
     }
+    /// checks[format][kind] lowered: entry i of programs[format][kind] is checks[format][kind][i].
+    private(set) var programs: [[MatchProgram]] = []
 
     /// Entries in force (indices used by `Engine.suppressedCounts`).
     public private(set) var active: [ExceptionEntry] = []
@@ -71,6 +73,11 @@ public struct CompiledExceptions: Sendable {
                                               at: entry.location))
             }
         }
+        // Slots continue the rule set's, so the evaluator's per-record lookups are shared.
+        var slots = ruleSet.pathSlots
+        programs = checks.map { kinds in
+            kinds.map { list in MatchProgram(entries: list.map { ($0.exception, $0.plan, []) }, slots: &slots, prefilter: false) }
+        }
     }
 
     public var isEmpty: Bool { active.isEmpty }
@@ -78,8 +85,8 @@ public struct CompiledExceptions: Sendable {
     /// The exception that suppresses an alert of `rule` on this record, if any.
     func suppressing(rule: Int, _ e: EventView, format: Int, kind: Int, evaluator: Evaluator) -> Int? {
         guard format < checks.count else { return nil }
-        for c in checks[format][kind] where c.rules?.contains(rule) ?? true {
-            if evaluator.matches(c.plan, e) { return c.exception }
+        for (i, c) in checks[format][kind].enumerated() where c.rules?.contains(rule) ?? true {
+            if evaluator.matches(entry: i, of: programs[format][kind], e) { return c.exception }
         }
         return nil
     }

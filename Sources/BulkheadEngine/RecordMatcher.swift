@@ -24,15 +24,7 @@ public final class RecordMatcher {
     public func match(_ event: EventView, format: Int, kind: Int) {
         matched.removeAll(keepingCapacity: true)
         evaluator.beginEvent()
-        let entries = ruleSet.routes[format][kind]
-        let prefilter = ruleSet.prefilters[format][kind]
-        if let prefilter { evaluator.selectCandidates(prefilter, event) }
-        for i in entries.indices where prefilter == nil || evaluator.isCandidate(i) {
-            let entry = entries[i]
-            guard evaluator.matches(entry.plan, event) else { continue }
-            if entry.filters.contains(where: { evaluator.matches($0, event) }) { continue }
-            matched.append(entry.rule)
-        }
+        evaluator.match(ruleSet.programs[format][kind], event, into: &matched)
     }
 
     /// What the telemetry-gap analytic reads from a record (source, scope, event time and the
@@ -48,7 +40,7 @@ public final class RecordMatcher {
         if source == "k8s_audit" {
             out.level = e.firstString(GapObservation.auditLevelPath)
             out.stage = e.firstString(GapObservation.auditStagePath)
-            if let u = e.firstString(GapObservation.auditUserPath), u.hasPrefix("system:node:") { out.auditNode = String(u.dropFirst(12)) }
+            if let u = Self.nodeUser(e) { out.auditNode = u }
             else if let n = node { out.auditNode = n }
             else if let n = e.firstString(GapObservation.auditBindingTargetPath) { out.auditNode = n }
             node = nil
@@ -58,6 +50,21 @@ public final class RecordMatcher {
         out.account = extractor.value("cloud_account", of: e)
         out.region = extractor.value("cloud_region", of: e)
         return out
+    }
+}
+
+extension RecordMatcher {
+    /// The node of a kubelet's request (`system:node:<name>`), read without making a string of
+    /// every other user.
+    static func nodeUser(_ e: EventView) -> String? {
+        guard let n = e.first(GapObservation.auditUserPath), e.kind(n) == .string else { return nil }
+        return e.withText(n) { v -> String? in
+            let prefix: StaticString = "system:node:"
+            let k = prefix.utf8CodeUnitCount
+            guard v.count >= k else { return nil }
+            for i in 0..<k where v[i] != prefix.utf8Start[i] { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: v[k...]), as: UTF8.self)
+        }
     }
 }
 

@@ -93,8 +93,9 @@ public struct RuleSet: Sendable {
     /// Rules that name a stateful analytic (`x-bulkhead-analytic`, Stateful/DNSTunnelAnalytic.swift):
     /// routed like any rule; their matches feed the analytic instead of alerting.
     public private(set) var analytics: [AnalyticSpec] = []
-    /// prefilters[format][kind]: literal index over `routes[format][kind]` (Prefilter.swift), nil when no rule has one.
-    public private(set) var prefilters: [[Prefilter?]] = []
+    /// programs[format][kind]: `routes[format][kind]` lowered for evaluation, with its literal
+    /// prefilter (Compiler/MatchProgram.swift, Compiler/Prefilter.swift).
+    public private(set) var programs: [[MatchProgram]] = []
     /// Each rule's Sigma `name` (indexed like `rules`), for correlation references.
     public private(set) var ruleNames: [String?] = []
     /// Correlation rules resolved against the rules (Stateful/CorrelationPlan.swift).
@@ -121,7 +122,11 @@ public struct RuleSet: Sendable {
                 add(rule, filters: filterDocs, options: options)
             }
         }
-        prefilters = routes.map { kinds in kinds.map { entries in Prefilter(plans: entries.map(\.plan)) } }
+        var slots = pathSlots
+        programs = routes.map { kinds in
+            kinds.map { entries in MatchProgram(entries: entries.map { ($0.rule, $0.plan, $0.filters) }, slots: &slots, prefilter: options.prefilter) }
+        }
+        pathSlots = slots
         correlation = CorrelationPlan(correlations: correlations, rules: rules, names: ruleNames, mappings: mappings)
         diagnostics += correlation.diagnostics
     }
@@ -181,4 +186,30 @@ public struct RuleSet: Sendable {
     }
 
     public var ruleCount: Int { rules.count }
+
+    /// How one route is evaluated (`bulkhead rules check --routes`): its rules, how many the
+    /// prefilter indexes, the fields it reads for every record, and searches shared between rules.
+    public struct RouteStats: Sendable {
+        public var source: String
+        public var logsource: LogSource
+        public var rules: Int
+        public var indexed: Int
+        public var indexedFields: [String]
+        public var searches: Int
+        public var distinctSearches: Int
+    }
+
+    public var routeStats: [RouteStats] {
+        var out: [RouteStats] = []
+        for (f, kinds) in programs.enumerated() {
+            for (k, program) in kinds.enumerated() where program.entryCount > 0 {
+                let paths = Dictionary(uniqueKeysWithValues: pathSlots.map { ($1, $0.description) })
+                out.append(RouteStats(source: mappings[f].id, logsource: mappings[f].kinds[k].logsource, rules: program.entryCount,
+                                      indexed: program.prefilter?.indexedCount ?? 0,
+                                      indexedFields: program.prefilter.map { p in (0..<p.keys.count).map { paths[p.keys[$0].slot] ?? "?" } } ?? [],
+                                      searches: program.searchesBeforeSharing, distinctSearches: program.searchCount))
+            }
+        }
+        return out
+    }
 }

@@ -67,10 +67,14 @@ public struct EventView {
     /// returns true; returns whether it did.
     @discardableResult
     public func forEachValue(_ path: FieldPath, _ visit: (Int) -> Bool) -> Bool {
+        path.withKey { forEachValue($0, visit) }
+    }
+
+    /// `forEachValue` for a path in raw storage (compiled programs: no reference counting).
+    @discardableResult @inline(__always)
+    public func forEachValue(_ key: PathKey, _ visit: (Int) -> Bool) -> Bool {
         guard !nodes.isEmpty else { return false }
-        return path.bytes.withUnsafeBufferPointer { pathBytes in
-            walk(node: 0, offset: 0, path: path, pathBytes: pathBytes, visit)
-        }
+        return walk(node: 0, offset: 0, key: key, visit)
     }
 
     /// Whether the path reaches any value (a JSON null counts as present).
@@ -92,15 +96,14 @@ public struct EventView {
         return string(n)
     }
 
-    private func walk(node: Int, offset: Int, path: FieldPath, pathBytes: UnsafeBufferPointer<UInt8>,
-                      _ visit: (Int) -> Bool) -> Bool {
+    private func walk(node: Int, offset: Int, key path: PathKey, _ visit: (Int) -> Bool) -> Bool {
         let n = nodes[node]
-        if offset >= pathBytes.count {
+        if offset >= path.bytes.count {
             if n.kind == .array {
                 var child = node + 1
                 let after = Int(n.after)
                 while child < after {
-                    if walk(node: child, offset: offset, path: path, pathBytes: pathBytes, visit) { return true }
+                    if walk(node: child, offset: offset, key: path, visit) { return true }
                     child = Int(nodes[child].after)
                 }
                 return false
@@ -113,8 +116,8 @@ public struct EventView {
             let after = Int(n.after)
             while key < after {
                 let value = key + 1
-                if let next = matchKey(key, pathBytes: pathBytes, from: offset, path: path) {
-                    if walk(node: value, offset: next, path: path, pathBytes: pathBytes, visit) { return true }
+                if let next = matchKey(key, path: path, from: offset) {
+                    if walk(node: value, offset: next, key: path, visit) { return true }
                 }
                 key = Int(nodes[value].after)
             }
@@ -123,7 +126,7 @@ public struct EventView {
             var child = node + 1
             let after = Int(n.after)
             while child < after {
-                if walk(node: child, offset: offset, path: path, pathBytes: pathBytes, visit) { return true }
+                if walk(node: child, offset: offset, key: path, visit) { return true }
                 child = Int(nodes[child].after)
             }
             return false
@@ -133,36 +136,36 @@ public struct EventView {
     }
 
     /// If the key equals the path from `from` up to a segment boundary, returns the offset of
-    /// the next segment (past the dot), or `pathBytes.count` when the path is consumed.
+    /// the next segment (past the dot), or `path.bytes.count` when the path is consumed.
     @inline(__always)
-    private func matchKey(_ key: Int, pathBytes: UnsafeBufferPointer<UInt8>, from: Int, path: FieldPath) -> Int? {
+    private func matchKey(_ key: Int, path: PathKey, from: Int) -> Int? {
         let k = nodes[key]
-        let remaining = pathBytes.count - from
+        let remaining = path.bytes.count - from
         if k.escaped {
             return scratch.withUnescaped(rawBytes(key)) { keyBytes in
-                matchKeyBytes(keyBytes, pathBytes: pathBytes, from: from, remaining: remaining, path: path)
+                guard keyBytes.count <= remaining else { return nil }
+                for j in 0..<keyBytes.count where keyBytes[j] != path.bytes[from + j] { return nil }
+                return next(path, from + keyBytes.count)
             }
         }
         let len = Int(k.end) - Int(k.start)
         guard len <= remaining else { return nil }
+        // Keys are short: compare the first byte, then the rest.
         let kp = base + Int(k.start)
-        var j = 0
+        let pp = path.bytes.baseAddress! + from
+        if len > 0 && kp[0] != pp[0] { return nil }
+        var j = 1
         while j < len {
-            if kp[j] != pathBytes[from + j] { return nil }
+            if kp[j] != pp[j] { return nil }
             j += 1
         }
-        let end = from + len
-        guard path.isBoundary(end) else { return nil }
-        return end == pathBytes.count ? end : end + 1
+        return next(path, from + len)
     }
 
-    private func matchKeyBytes(_ keyBytes: UnsafeBufferPointer<UInt8>, pathBytes: UnsafeBufferPointer<UInt8>,
-                               from: Int, remaining: Int, path: FieldPath) -> Int? {
-        guard keyBytes.count <= remaining else { return nil }
-        for j in 0..<keyBytes.count where keyBytes[j] != pathBytes[from + j] { return nil }
-        let end = from + keyBytes.count
+    @inline(__always)
+    private func next(_ path: PathKey, _ end: Int) -> Int? {
         guard path.isBoundary(end) else { return nil }
-        return end == pathBytes.count ? end : end + 1
+        return end == path.bytes.count ? end : end + 1
     }
 
     /// The value of `key` directly inside the object `node` (no dotted walking; keys compared

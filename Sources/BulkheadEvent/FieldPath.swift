@@ -38,10 +38,47 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
 
     public var segmentCount: Int { boundaries.count }
 
+    /// Runs `body` with the path as raw storage (what the walk in EventView reads).
+    @inline(__always) func withKey<R>(_ body: (PathKey) -> R) -> R {
+        bytes.withUnsafeBufferPointer { b in boundaries.withUnsafeBufferPointer { body(PathKey(bytes: b, boundaries: $0)) } }
+    }
+}
+
+/// A field path as raw storage: the bytes and segment ends of a `FieldPath`, without
+/// reference counting. Compiled match programs keep one per path for their lifetime
+/// (`PathKey.copy` / `deallocate`); the hot path walks records with them.
+public struct PathKey: @unchecked Sendable {
+    public let bytes: UnsafeBufferPointer<UInt8>
+    public let boundaries: UnsafeBufferPointer<Int>
+
+    /// No path (a placeholder in tables indexed by slot).
+    public static let empty = PathKey(bytes: UnsafeBufferPointer(start: nil, count: 0), boundaries: UnsafeBufferPointer(start: nil, count: 0))
+
+    init(bytes: UnsafeBufferPointer<UInt8>, boundaries: UnsafeBufferPointer<Int>) {
+        self.bytes = bytes
+        self.boundaries = boundaries
+    }
+
+    /// A key owning copies of the path's storage; release it with `deallocate`.
+    public static func copy(of path: FieldPath) -> PathKey {
+        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(path.bytes.count, 1))
+        _ = b.initialize(from: path.bytes)
+        let e = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(path.boundaries.count, 1))
+        _ = e.initialize(from: path.boundaries)
+        return PathKey(bytes: UnsafeBufferPointer(rebasing: b[0..<path.bytes.count]),
+                       boundaries: UnsafeBufferPointer(rebasing: e[0..<path.boundaries.count]))
+    }
+
+    public func deallocate() {
+        UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
+        UnsafeMutableRawPointer(mutating: boundaries.baseAddress)?.deallocate()
+    }
+
     /// Whether `offset` (an index in `bytes`) is the end of a segment.
     @inline(__always) func isBoundary(_ offset: Int) -> Bool {
         if offset == bytes.count { return true }
         guard bytes[offset] == UInt8(ascii: ".") else { return false }
-        return boundaries.contains(offset)
+        for b in boundaries where b == offset { return true }
+        return false
     }
 }

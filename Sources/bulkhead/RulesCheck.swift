@@ -12,6 +12,7 @@ struct RulesCheck: ParsableCommand {
     @Argument(help: "Rule files or folders.") var paths: [String]
     @Flag(help: "Exit non-zero on any problem (warnings too).") var strict = false
     @Flag(help: "Print only the summary.") var summary = false
+    @Flag(help: "Print how each source's rules are evaluated: rules, rules the literal prefilter indexes, the fields it reads from every record, searches shared between rules.") var routes = false
     @Option(help: "YAML file with placeholder values for the expand modifier.") var placeholders: String?
 
     func run() throws {
@@ -38,6 +39,13 @@ struct RulesCheck: ParsableCommand {
         for (code, n) in byCode.sorted(by: { $0.value > $1.value }) {
             let name = Diagnostic.Code(rawValue: code).map { "\($0)" } ?? ""
             print("  \(code) \(name): \(n)")
+        }
+        if routes {
+            print("\nroutes (source, logsource: rules, indexed by the prefilter, searches distinct/total; fields read for every record):")
+            for r in ruleSet.routeStats {
+                let ls = [r.logsource.product, r.logsource.service, r.logsource.category].compactMap { $0 }.joined(separator: "/")
+                print("  \(r.source) \(ls): \(r.rules) rules, \(r.indexed) indexed, searches \(r.distinctSearches)/\(r.searches); \(r.indexedFields.joined(separator: ", "))")
+            }
         }
         if (strict && !diagnostics.isEmpty) || (!failedFiles.isEmpty && strict) { throw ExitCode(1) }
     }

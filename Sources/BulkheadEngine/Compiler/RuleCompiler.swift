@@ -12,6 +12,9 @@ public struct RuleCompiler: Sendable {
         public var maxExpansion = 4096
         /// Upper bound on the values of one field item after expansion (hash lists run long).
         public var maxValues = 100_000
+        /// Index each route by required literals (Prefilter.swift). Off only to check that the
+        /// prefilter changes nothing but speed.
+        public var prefilter = true
         public init() {}
     }
 

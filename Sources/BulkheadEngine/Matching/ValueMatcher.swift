@@ -1,4 +1,9 @@
 import BulkheadEvent
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A glob pattern (`*`, `?`) over bytes, lowered from a Sigma string value. Case folding is
 /// ASCII, like the SQL backends' LIKE; the pattern is stored folded unless case-sensitive.
@@ -25,6 +30,9 @@ public struct GlobPattern: @unchecked Sendable, Hashable {
     public let caseSensitive: Bool
 
     public var tokens: [Token] { Array(tokenStorage) }
+
+    /// The empty pattern (a placeholder where a value test has no pattern).
+    static let none = GlobPattern(tokens: [], caseSensitive: false)
 
     public var shape: Shape {
         let l = Array(literal)
@@ -277,48 +285,66 @@ public struct CIDR: Sendable, Hashable {
 }
 
 public enum IPAddress {
-    /// Parses dotted IPv4 or IPv6 text (with `::`, embedded IPv4, and `%zone`) into bytes.
+    /// Parses dotted IPv4 or IPv6 text (with `::`, embedded IPv4, and `%zone`) into bytes
+    /// (4 or 16).
     public static func parse(_ s: some Collection<UInt8>) -> [UInt8]? {
         let bytes = Array(s)
-        if bytes.isEmpty || bytes.count > 64 { return nil }
-        if !bytes.contains(UInt8(ascii: ":")) { return parseV4(bytes[...]) }
-        var text = bytes[...]
-        if let pct = text.firstIndex(of: UInt8(ascii: "%")) { text = text[..<pct] }
-        if text.first == UInt8(ascii: "["), text.last == UInt8(ascii: "]") { text = text.dropFirst().dropLast() }
-        var head: [UInt16] = [], tail: [UInt16] = []
-        var seenDouble = false
-        var groups = text.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-        // Leading or trailing "::" yields empty groups: normalise.
-        if groups.count >= 2, groups.first!.isEmpty, groups[1].isEmpty { groups.removeFirst() }
-        if groups.count >= 2, groups.last!.isEmpty, groups[groups.count - 2].isEmpty { groups.removeLast() }
-        var v4: [UInt8]? = nil
-        for (k, g) in groups.enumerated() {
-            if g.isEmpty {
-                if seenDouble { return nil }
-                seenDouble = true
-                continue
+        guard let (word, isV4) = bytes.withUnsafeBufferPointer({ parseWord($0) }) else { return nil }
+        let n = isV4 ? 4 : 16
+        return (0..<n).map { UInt8(truncatingIfNeeded: word >> UInt128(8 * (n - 1 - $0))) }
+    }
+
+    /// An IPv4 or IPv6 address as a 128-bit word (IPv4 in the low 32 bits) and whether it is
+    /// IPv4, without allocating (the hot path of `|cidr`).
+    static func parseWord(_ s: UnsafeBufferPointer<UInt8>) -> (UInt128, isV4: Bool)? {
+        if s.isEmpty || s.count > 64 { return nil }
+        guard s.contains(UInt8(ascii: ":")) else { return parseV4Word(s).map { (UInt128($0), true) } }
+        var lo = 0, hi = s.count
+        if let pct = s.firstIndex(of: UInt8(ascii: "%")) { hi = pct }
+        if hi - lo >= 2, s[lo] == UInt8(ascii: "["), s[hi - 1] == UInt8(ascii: "]") { lo += 1; hi -= 1 }
+        return withUnsafeTemporaryAllocation(of: (Int, Int).self, capacity: 66) { groups -> (UInt128, isV4: Bool)? in
+            var n = 0
+            var start = lo
+            for i in lo...hi where i == hi || s[i] == UInt8(ascii: ":") {
+                groups[n] = (start, i)
+                n += 1
+                start = i + 1
             }
-            if k == groups.count - 1, g.contains(UInt8(ascii: ".")) {
-                guard let four = parseV4(g) else { return nil }
-                v4 = four
-                continue
+            var first = 0, last = n
+            // Leading or trailing "::" yields two empty groups: one stands for the gap.
+            if last - first >= 2, groups[first].0 == groups[first].1, groups[first + 1].0 == groups[first + 1].1 { first += 1 }
+            if last - first >= 2, groups[last - 1].0 == groups[last - 1].1, groups[last - 2].0 == groups[last - 2].1 { last -= 1 }
+            var head: UInt128 = 0, tail: UInt128 = 0
+            var headCount = 0, tailCount = 0
+            var seenDouble = false
+            var v4: UInt32?
+            for k in first..<last {
+                let (a, b) = groups[k]
+                if a == b {
+                    if seenDouble { return nil }
+                    seenDouble = true
+                    continue
+                }
+                let g = UnsafeBufferPointer(rebasing: s[a..<b])
+                if k == last - 1, g.contains(UInt8(ascii: ".")) {
+                    guard let word = parseV4Word(g) else { return nil }
+                    v4 = word
+                    continue
+                }
+                guard g.count <= 4 else { return nil }
+                var v: UInt128 = 0
+                for c in g {
+                    guard let h = hexValue(c) else { return nil }
+                    v = v << 4 | UInt128(h)
+                }
+                if seenDouble { tail = tail << 16 | v; tailCount += 1 } else { head = head << 16 | v; headCount += 1 }
             }
-            guard g.count <= 4 else { return nil }
-            var v: UInt16 = 0
-            for c in g {
-                guard let h = hexValue(c) else { return nil }
-                v = v << 4 | UInt16(h)
-            }
-            if seenDouble { tail.append(v) } else { head.append(v) }
+            let words = headCount + tailCount + (v4 == nil ? 0 : 2)
+            if seenDouble ? words > 7 : words != 8 { return nil }
+            let v4Bits = v4 == nil ? 0 : 32
+            let address = (head << (16 * (8 - headCount))) | (tail << v4Bits) | UInt128(v4 ?? 0)
+            return (address, false)
         }
-        let words = head.count + tail.count + (v4 == nil ? 0 : 2)
-        if seenDouble ? words > 7 : words != 8 { return nil }
-        var out: [UInt8] = []
-        for w in head { out.append(UInt8(w >> 8)); out.append(UInt8(w & 0xFF)) }
-        if seenDouble { out.append(contentsOf: repeatElement(0, count: 16 - words * 2)) }
-        for w in tail { out.append(UInt8(w >> 8)); out.append(UInt8(w & 0xFF)) }
-        if let v4 { out.append(contentsOf: v4) }
-        return out.count == 16 ? out : nil
     }
 
     /// Dotted IPv4 text as a big-endian word, or nil (same rules as `parseV4`; no allocation).
@@ -338,25 +364,6 @@ public enum IPAddress {
         }
         guard digits > 0, parts == 3 else { return nil }
         return word << 8 | UInt32(v)
-    }
-
-    static func parseV4(_ s: ArraySlice<UInt8>) -> [UInt8]? {
-        var out: [UInt8] = []
-        var v = 0, digits = 0
-        for c in s {
-            if c == UInt8(ascii: ".") {
-                guard digits > 0, out.count < 3 else { return nil }
-                out.append(UInt8(v)); v = 0; digits = 0
-            } else if c >= 0x30 && c <= 0x39 {
-                v = v * 10 + Int(c - 0x30); digits += 1
-                guard v <= 255, digits <= 3 else { return nil }
-            } else {
-                return nil
-            }
-        }
-        guard digits > 0, out.count == 3 else { return nil }
-        out.append(UInt8(v))
-        return out
     }
 }
 
@@ -389,6 +396,19 @@ enum Numbers {
             k += 1
         }
         if allDigits { return Double(negative ? -int : int) }
-        return Double(String(decoding: v, as: UTF8.self))
+        // The general case through strtod on a stack copy (no allocation per value), with
+        // `Double(String)`'s rules: no leading space, the whole text consumed.
+        if v[0] == 0x20 || (v[0] >= 0x09 && v[0] <= 0x0D) { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: v.count + 1) { buf -> Double? in
+            for k in 0..<v.count {
+                guard v[k] != 0 else { return nil }
+                buf[k] = CChar(bitPattern: v[k])
+            }
+            buf[v.count] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let x = strtod(buf.baseAddress!, &end)
+            guard let end, end == buf.baseAddress! + v.count else { return nil }
+            return x
+        }
     }
 }

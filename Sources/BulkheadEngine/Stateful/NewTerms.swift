@@ -45,9 +45,15 @@ public final class BaselineRule {
     var terms: [String: Term] = [:]
     var groups: [String: Group] = [:]
 
+    /// Whether a group, term or value field reads the alert entity (`entity.namespace`): the
+    /// entity is then extracted for every record the rule matches, else only for an alert.
+    public let readsEntity: Bool
+
     public init(rule: RuleInfo, spec: BaselineSpec) {
         self.rule = rule
         self.spec = spec
+        let refs = spec.groupBy + spec.terms + (spec.value.map { [$0] } ?? [])
+        readsEntity = refs.contains { $0.alternatives.contains { $0.hasPrefix("entity.") } }
     }
 
     public var isLearning: Bool { learningEnd.map { lastTime < $0 } ?? true }

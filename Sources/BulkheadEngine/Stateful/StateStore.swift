@@ -228,11 +228,8 @@ public final class BaselineAnalytics {
 extension EntityExtractor {
     /// One entity field of a record (cheaper than `entity(of:)`).
     func value(_ name: String, of e: EventView) -> String? {
-        guard let candidates = rules.first(where: { $0.name == name })?.candidates else { return nil }
-        for c in candidates {
-            if let (p, v, prefix) = c.condition {
-                guard let actual = e.firstString(p), prefix ? actual.hasPrefix(v) : actual == v else { continue }
-            }
+        guard let i = ruleIndex[name] else { return nil }
+        for c in rules[i].candidates where c.applies(to: e) {
             if let s = e.firstString(c.path), !s.isEmpty { return s }
         }
         return nil
@@ -245,10 +242,13 @@ extension Engine {
         let extractor = extractors[format]
         let mapping = ruleSet.mappings[format]
         let time = extractor.time(of: e)
-        var entity = extractor.entity(of: e)
-        if !inventory.isEmpty {
-            entity = inventory.resolve(entity: entity, time: time, byIP: Inventory.resolvesByIP(mapping))
+        func resolvedEntity() -> Entity {
+            let entity = extractor.entity(of: e)
+            return inventory.isEmpty ? entity : inventory.resolve(entity: entity, time: time, byIP: Inventory.resolvesByIP(mapping))
         }
+        // Most records a baseline sees raise nothing: the entity waits for an alert unless a
+        // group or term reads it.
+        var entity = b.readsEntity ? resolvedEntity() : Entity()
         let psl = baselines.psl
         guard let group = b.group(e, mapping: mapping, entity: entity, psl: psl) else { return nil }
         let alerting = !baselines.learnOnly
@@ -263,6 +263,7 @@ extension Engine {
             finding = b.observe(group: group, value: v, time: time, alerting: alerting)
         }
         guard let finding else { return nil }
+        if !b.readsEntity { entity = resolvedEntity() }
         var info = b.rule
         var o: [(String, Any)] = []
         switch finding {

@@ -149,7 +149,7 @@ public final class TelemetryGapMonitor {
             stats.keys = keys.count
             stats.peakKeys = max(stats.peakKeys, keys.count)
         }
-        if let auditNode { auditNodeSeen[auditNode] = max(auditNodeSeen[auditNode] ?? t, t) }
+        if let auditNode { sawNode(auditNode, at: t) }
         if source == "k8s_audit", level != nil || stage != nil {
             if let f = observeMix(cluster: cluster ?? "default", time: t, level: level, stage: stage) { out.append(f) }
         }
@@ -185,13 +185,20 @@ public final class TelemetryGapMonitor {
     }
 
     func observeMix(cluster: String, time t: Int64, level: String?, stage: String?) -> Finding? {
-        var m = mixes[cluster] ?? MixState(learningEnd: t + parameters.learning, windowStart: t)
-        defer { mixes[cluster] = m }
-        var entries: [String] = []
-        if let level { entries.append("level=" + level) }
-        if let stage { entries.append("stage=" + stage) }
+        if mixes[cluster] == nil {
+            // Cluster names come from records: bounded like the keys.
+            if mixes.count >= parameters.maxKeys { Self.dropOldestTenth(&mixes, parameters.maxKeys) { $0.windowStart } }
+            mixes[cluster] = MixState(learningEnd: t + parameters.learning, windowStart: t)
+        }
+        // In place: a copy of the state would copy its counts on every record.
+        return updateMix(&mixes[cluster]!, cluster: cluster, time: t, level: level.map { mixEntry("level=", $0) },
+                         stage: stage.map { mixEntry("stage=", $0) })
+    }
+
+    private func updateMix(_ m: inout MixState, cluster: String, time t: Int64, level: String?, stage: String?) -> Finding? {
         if t < m.learningEnd {
-            for e in entries { m.baseline[e, default: 0] += 1 }
+            if let level { m.baseline[level, default: 0] += 1 }
+            if let stage { m.baseline[stage, default: 0] += 1 }
             m.windowStart = m.learningEnd
             return nil
         }
@@ -203,8 +210,41 @@ public final class TelemetryGapMonitor {
             m.windowStart += n * parameters.mixWindow
             m.window = [:]
         }
-        for e in entries { m.window[e, default: 0] += 1 }
+        if let level { m.window[level, default: 0] += 1 }
+        if let stage { m.window[stage, default: 0] += 1 }
         return finding
+    }
+
+    /// Distinct levels and stages counted per dimension; values past it (only a hostile or
+    /// broken sender has so many) count together.
+    static let maxMixValues = 64
+    /// `level=Metadata` and the like, made once per value instead of once per record.
+    private var levelEntries: [String: String] = [:]
+    private var stageEntries: [String: String] = [:]
+
+    private func mixEntry(_ dimension: String, _ value: String) -> String {
+        let level = dimension == "level="
+        if let known = level ? levelEntries[value] : stageEntries[value] { return known }
+        guard (level ? levelEntries.count : stageEntries.count) < Self.maxMixValues else { return dimension + "(other)" }
+        let entry = dimension + value
+        if level { levelEntries[value] = entry } else { stageEntries[value] = entry }
+        return entry
+    }
+
+    /// Records that a node was alive at `t` (bounded: node names come from records).
+    private func sawNode(_ node: String, at t: Int64) {
+        if let seen = auditNodeSeen[node] {
+            if t > seen { auditNodeSeen[node] = t }
+            return
+        }
+        if auditNodeSeen.count >= parameters.maxKeys { Self.dropOldestTenth(&auditNodeSeen, parameters.maxKeys) { $0 } }
+        auditNodeSeen[node] = t
+    }
+
+    /// Drops the tenth of `table` seen longest ago (amortised: once per tenth of the cap).
+    static func dropOldestTenth<V>(_ table: inout [String: V], _ cap: Int, _ time: (V) -> Int64) {
+        let drop = max(1, cap / 10)
+        for k in table.sorted(by: { time($0.value) < time($1.value) }).prefix(drop).map(\.key) { table[k] = nil }
     }
 
     /// Compares a closed window with the baseline, per dimension (level, stage).
