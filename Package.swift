@@ -24,7 +24,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Byte-level JSON scanner, reusable tape, field paths. No dependencies, no I/O.
-        .target(name: "BulkheadEvent"),
+        // Its scratch objects (root key index, unescape buffers) belong to one thread: release
+        // builds skip the runtime exclusivity bookkeeping on them, as in BulkheadEngine.
+        .target(name: "BulkheadEvent",
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         // Sigma YAML -> rule AST with source locations and diagnostics.
         .target(name: "BulkheadRules", dependencies: ["BulkheadEvent", .product(name: "Yams", package: "Yams")]),
         // Telemetry formats: framing, sniffing, decoding, field mappings, entities.

@@ -77,41 +77,84 @@ public struct Artefact: Sendable, Hashable {
 }
 
 /// Extracts entity fields and event time from a record, following the source's mapping.
-public struct EntityExtractor: Sendable {
-    struct Rule: Sendable {
-        var path: FieldPath
+///
+/// Runs for records that alert and for every record the stateful analytics see, so the rules
+/// are plain values over raw path keys (no reference counting per record) and conditions are
+/// compared on the record's bytes.
+public struct EntityExtractor: @unchecked Sendable {
+    struct Rule {
+        var key: PathKey
         /// `path if other=value` or `path if other^=prefix`.
-        var condition: (FieldPath, [UInt8], prefix: Bool)?
+        var condition: PathKey?
+        var value: UnsafeBufferPointer<UInt8>
+        var prefix: Bool
 
-        /// Whether the condition holds, compared on the record's bytes (no string made).
+        /// Whether the condition holds.
         func applies(to e: EventView) -> Bool {
-            guard let (p, want, prefix) = condition else { return true }
-            guard let n = e.first(p), e.kind(n) != .null else { return false }
+            guard let c = condition else { return true }
+            var n: Int?
+            e.forEachValue(c) { n = $0; return true }
+            guard let n, e.kind(n) != .null else { return false }
             return e.withText(n) { v in
-                guard prefix ? v.count >= want.count : v.count == want.count else { return false }
-                for i in 0..<want.count where v[i] != want[i] { return false }
+                guard prefix ? v.count >= value.count : v.count == value.count else { return false }
+                for i in 0..<value.count where v[i] != value[i] { return false }
                 return true
             }
         }
+
+        /// The first non-empty text the path holds, when the condition holds.
+        func text(of e: EventView) -> String? {
+            guard applies(to: e) else { return nil }
+            var found: Int?
+            e.forEachValue(key) { found = $0; return true }
+            guard let n = found, e.kind(n) != .null else { return nil }
+            let s = e.string(n)
+            return s.isEmpty ? nil : s
+        }
     }
-    let rules: [(name: String, candidates: [Rule])]
-    /// Index into `rules` by entity field name.
+
+    /// Owns the keys' and values' storage for the extractor's lifetime.
+    final class Storage: @unchecked Sendable {
+        var keys: [PathKey] = []
+        var values: [UnsafeMutableBufferPointer<UInt8>] = []
+        func key(_ path: String) -> PathKey {
+            let k = PathKey.copy(of: FieldPath(path))
+            keys.append(k)
+            return k
+        }
+        func bytes(_ text: Substring) -> UnsafeBufferPointer<UInt8> {
+            let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(text.utf8.count, 1))
+            _ = b.initialize(from: text.utf8)
+            values.append(b)
+            return UnsafeBufferPointer(rebasing: b[0..<text.utf8.count])
+        }
+        deinit {
+            for k in keys { k.deallocate() }
+            for v in values { v.deallocate() }
+        }
+    }
+
+    private let storage: Storage
+    /// Per entity field (in `Entity.fieldNames` order): its name and its candidates, in order.
+    let names: [String]
+    let candidates: [[Rule]]
+    /// Index into `names` by entity field name.
     let ruleIndex: [String: Int]
-    let timePaths: [FieldPath]
+    let timeKeys: [PathKey]
     let provider: String?
 
     public init(mapping: SourceMapping) {
-        var rules: [(String, [Rule])] = []
+        let storage = Storage()
+        self.storage = storage
+        var candidates: [[Rule]] = []
         for name in Entity.fieldNames {
-            guard let specs = mapping.fields["entity.\(name)"] else {
-                rules.append((name, [Rule(path: FieldPath("entity.\(name)"), condition: nil)]))
-                continue
-            }
-            rules.append((name, specs.map(Self.parse)))
+            let specs = mapping.fields["entity.\(name)"] ?? ["entity.\(name)"]
+            candidates.append(specs.map { Self.parse($0, storage) })
         }
-        self.rules = rules
-        self.ruleIndex = Dictionary(rules.enumerated().map { ($1.0, $0) }, uniquingKeysWith: { a, _ in a })
-        self.timePaths = mapping.time.map(FieldPath.init)
+        self.names = Entity.fieldNames
+        self.candidates = candidates
+        self.ruleIndex = Dictionary(Entity.fieldNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        self.timeKeys = mapping.time.map { storage.key($0) }
         switch mapping.id {
         case "cloudtrail", "vpc_flow", "route53_resolver": provider = "aws"
         case "azure_activity": provider = "azure"
@@ -120,29 +163,36 @@ public struct EntityExtractor: Sendable {
         }
     }
 
-    static func parse(_ spec: String) -> Rule {
+    static func parse(_ spec: String, _ storage: Storage) -> Rule {
         let parts = spec.components(separatedBy: " if ")
-        guard parts.count == 2 else { return Rule(path: FieldPath(spec), condition: nil) }
+        guard parts.count == 2 else { return Rule(key: storage.key(spec), condition: nil, value: UnsafeBufferPointer(start: nil, count: 0), prefix: false) }
         let cond = parts[1]
         if let r = cond.range(of: "^=") {
-            return Rule(path: FieldPath(parts[0]), condition: (FieldPath(String(cond[..<r.lowerBound])), Array(cond[r.upperBound...].utf8), true))
+            return Rule(key: storage.key(parts[0]), condition: storage.key(String(cond[..<r.lowerBound])), value: storage.bytes(cond[r.upperBound...]), prefix: true)
         }
-        let kv = cond.split(separator: "=", maxSplits: 1).map(String.init)
-        return Rule(path: FieldPath(parts[0]), condition: (FieldPath(kv[0]), kv.count > 1 ? Array(kv[1].utf8) : [], false))
+        let kv = cond.split(separator: "=", maxSplits: 1)
+        return Rule(key: storage.key(parts[0]), condition: storage.key(String(kv[0])), value: storage.bytes(kv.count > 1 ? kv[1] : ""), prefix: false)
     }
 
     public func entity(of e: EventView) -> Entity {
         var out = Entity()
-        for (name, candidates) in rules {
-            for c in candidates where c.applies(to: e) {
-                if let s = e.firstString(c.path), !s.isEmpty {
-                    out[name] = name == "service_account" ? Self.serviceAccount(s) : s
+        for f in names.indices {
+            for c in candidates[f] {
+                if let s = c.text(of: e) {
+                    out[names[f]] = names[f] == "service_account" ? Self.serviceAccount(s) : s
                     break
                 }
             }
         }
         if let provider, out["cloud_provider"] == nil { out["cloud_provider"] = provider }
         return out
+    }
+
+    /// One entity field of a record (cheaper than `entity(of:)`).
+    func value(_ name: String, of e: EventView) -> String? {
+        guard let i = ruleIndex[name] else { return nil }
+        for c in candidates[i] { if let s = c.text(of: e) { return s } }
+        return nil
     }
 
     static func serviceAccount(_ user: String) -> String {
@@ -152,8 +202,10 @@ public struct EntityExtractor: Sendable {
     }
 
     public func time(of e: EventView) -> Int64? {
-        for p in timePaths {
-            guard let n = e.first(p) else { continue }
+        for k in timeKeys {
+            var found: Int?
+            e.forEachValue(k) { found = $0; return true }
+            guard let n = found else { continue }
             let kind = e.kind(n)
             if let t = e.withText(n, { Timestamps.epochNanos($0, isNumber: kind == .number) }) { return t }
         }

@@ -26,8 +26,16 @@ public final class Engine {
     /// Baselines (new terms, numeric) and the telemetry-gap analytic (Stateful/StateStore.swift).
     public let baselines: BaselineAnalytics
 
+    /// Per format: whether entities are completed from the inventory by source IP.
+    let resolvesByIP: [Bool]
+    // The current record's event time and resolved entity, made on first use: several rules,
+    // baselines and analytics may ask for them (`beginRecord` forgets them).
+    private var memoTime: Int64?? = nil
+    private var memoEntity: Entity?
+
     public init(ruleSet: RuleSet) {
         self.ruleSet = ruleSet
+        self.resolvesByIP = ruleSet.mappings.map(Inventory.resolvesByIP)
         self.matcher = RecordMatcher(ruleSet: ruleSet)
         self.matchCounts = Array(repeating: 0, count: ruleSet.rules.count)
         self.analytics = Self.makeAnalytics(ruleSet)
@@ -42,6 +50,7 @@ public final class Engine {
     /// Evaluates one record of `format`/`kind`; calls `emit` for each alert.
     @inline(__always)
     public func evaluate(_ event: EventView, format: Int, kind: Int, origin: () -> Origin, emit: (Alert) -> Void) {
+        beginRecord()
         if let gap = baselines.gap { observeTelemetry(gap, event, format: format, origin: origin, emit: emit) }
         matcher.match(event, format: format, kind: kind)
         react(to: matcher.matched, event, format: format, kind: kind, origin: origin, emit: emit)
@@ -50,6 +59,7 @@ public final class Engine {
     /// `evaluate` for a record whose matching rules a `RecordMatcher` on another thread already
     /// found (a parallel scan): only the stateful part runs here.
     public func evaluate(_ event: EventView, format: Int, kind: Int, matched: ArraySlice<Int>, origin: () -> Origin, emit: (Alert) -> Void) {
+        beginRecord()
         if let gap = baselines.gap { observeTelemetry(gap, event, format: format, origin: origin, emit: emit) }
         // Exceptions evaluate against this record: forget the previous record's lookups.
         evaluator.beginEvent()
@@ -95,15 +105,33 @@ public final class Engine {
     public var inventory = Inventory()
 
     func makeAlert(_ rule: Int, _ e: EventView, format: Int, origin: Origin) -> Alert {
-        let extractor = extractors[format]
-        let time = extractor.time(of: e)
-        var entity = extractor.entity(of: e)
+        Alert(rule: ruleSet.rules[rule], time: recordTime(e, format: format), origin: origin,
+              source: ruleSet.mappings[format].id, entity: recordEntity(e, format: format),
+              event: String(decoding: e.recordBytes, as: UTF8.self))
+    }
+
+    func beginRecord() {
+        memoTime = nil
+        memoEntity = nil
+    }
+
+    /// The current record's event time (made once per record).
+    func recordTime(_ e: EventView, format: Int) -> Int64? {
+        if let t = memoTime { return t }
+        let t = extractors[format].time(of: e)
+        memoTime = .some(t)
+        return t
+    }
+
+    /// The current record's entity, completed from the inventory (made once per record).
+    func recordEntity(_ e: EventView, format: Int) -> Entity {
+        if let known = memoEntity { return known }
+        var entity = extractors[format].entity(of: e)
         if !inventory.isEmpty {
-            entity = inventory.resolve(entity: entity, time: time, byIP: Inventory.resolvesByIP(ruleSet.mappings[format]))
+            entity = inventory.resolve(entity: entity, time: recordTime(e, format: format), byIP: resolvesByIP[format])
         }
-        return Alert(rule: ruleSet.rules[rule], time: time, origin: origin,
-                     source: ruleSet.mappings[format].id, entity: entity,
-                     event: String(decoding: e.recordBytes, as: UTF8.self))
+        memoEntity = entity
+        return entity
     }
 
     public func entity(_ e: EventView, format: Int) -> Entity { extractors[format].entity(of: e) }

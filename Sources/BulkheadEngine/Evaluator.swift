@@ -25,6 +25,9 @@ public final class Evaluator {
 
     /// Prefilter state of the current record (Prefilter.swift).
     let candidates = CandidateSet()
+    /// The current record's root keys by first byte, built on its first lookup.
+    private let rootKeys = RootKeyIndex()
+    private var rootKeysReady = false
 
     public init() {}
 
@@ -41,6 +44,7 @@ public final class Evaluator {
             generation = 1
         }
         cachedValueCount = 0
+        rootKeysReady = false
     }
 
     /// Starts evaluating `program` on the current record: its search results start unknown.
@@ -92,8 +96,12 @@ public final class Evaluator {
     @inline(__always)
     func values(slot: Int, key: PathKey, _ e: EventView) -> Range<Int> {
         if cacheStamp[slot] != generation {
+            if !rootKeysReady {
+                rootKeys.rebuild(e)
+                rootKeysReady = true
+            }
             let start = cachedValueCount
-            e.forEachValue(key) { node in
+            e.forEachValue(key, index: rootKeys) { node in
                 if cachedValueCount == cachedValues.count { cachedValues.grow(to: max(256, cachedValueCount * 2), fill: 0) }
                 cachedValues[cachedValueCount] = Int32(node)
                 cachedValueCount += 1

@@ -30,27 +30,34 @@ public final class RecordMatcher {
     /// What the telemetry-gap analytic reads from a record (source, scope, event time and the
     /// audit-log mix). `needsInventory`: the node must come from the inventory, which is learned
     /// state, so the caller must resolve it in record order (a parallel scan re-evaluates such
-    /// records in order).
+    /// records in order). Only the fields the source's scope uses are read (this runs for
+    /// every record).
     public func gapObservation(_ e: EventView, format: Int) -> GapObservation {
         let extractor = extractors[format]
         let source = ruleSet.mappings[format].id
-        var node = extractor.value("node", of: e)
-        let cluster = extractor.value("cluster", of: e)
-        var out = GapObservation(source: source, time: extractor.time(of: e), cluster: cluster)
+        var out = GapObservation(source: source, time: extractor.time(of: e), cluster: nil)
         if source == "k8s_audit" {
-            out.level = e.firstString(GapObservation.auditLevelPath)
-            out.stage = e.firstString(GapObservation.auditStagePath)
+            out.cluster = extractor.value("cluster", of: e)
+            out.level = auditValues.intern(e, GapObservation.auditLevelPath)
+            out.stage = auditValues.intern(e, GapObservation.auditStagePath)
             if let u = Self.nodeUser(e) { out.auditNode = u }
-            else if let n = node { out.auditNode = n }
+            else if let n = extractor.value("node", of: e) { out.auditNode = n }
             else if let n = e.firstString(GapObservation.auditBindingTargetPath) { out.auditNode = n }
-            node = nil
+            return out
         }
-        out.node = node
-        out.needsInventory = node == nil && TelemetryGapMonitor.runtimeSources.contains(source)
-        out.account = extractor.value("cloud_account", of: e)
-        out.region = extractor.value("cloud_region", of: e)
+        if TelemetryGapMonitor.cloudSources.contains(source) {
+            out.account = extractor.value("cloud_account", of: e)
+            out.region = extractor.value("cloud_region", of: e)
+            return out
+        }
+        out.node = extractor.value("node", of: e)
+        out.needsInventory = out.node == nil && TelemetryGapMonitor.runtimeSources.contains(source)
         return out
     }
+
+    /// Audit levels and stages as strings made once each (`ResponseComplete` is too long for an
+    /// inline string: making it per record would allocate).
+    private let auditValues = InternedValues()
 }
 
 extension RecordMatcher {
@@ -64,6 +71,23 @@ extension RecordMatcher {
             guard v.count >= k else { return nil }
             for i in 0..<k where v[i] != prefix.utf8Start[i] { return nil }
             return String(decoding: UnsafeBufferPointer(rebasing: v[k...]), as: UTF8.self)
+        }
+    }
+}
+
+/// Short record values (audit levels, stages) as strings made once each, looked up by bytes.
+/// Bounded: past `limit` distinct values, strings are made per call.
+final class InternedValues {
+    private var known: [(bytes: [UInt8], text: String)] = []
+    let limit = 32
+
+    func intern(_ e: EventView, _ path: FieldPath) -> String? {
+        guard let n = e.first(path), e.kind(n) != .null else { return nil }
+        return e.withText(n) { v in
+            for k in known where k.bytes.count == v.count && k.bytes.elementsEqual(v) { return k.text }
+            let text = String(decoding: v, as: UTF8.self)
+            if known.count < limit { known.append((Array(v), text)) }
+            return text
         }
     }
 }

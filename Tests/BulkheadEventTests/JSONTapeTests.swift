@@ -24,6 +24,38 @@ func parseError(_ json: [UInt8], limits: JSONTape.Limits = .init()) -> JSONError
 }
 
 @Suite struct JSONTapeTests {
+    /// Lookups through the root key index find exactly what a scan of the root finds, in the
+    /// same order: dotted keys, duplicate keys, keys sharing a first byte, escaped and empty
+    /// keys (the index then steps aside), arrays and missing paths.
+    @Test func rootKeyIndexFindsWhatAScanFinds() throws {
+        let records = [
+            #"{"verb":"get","user":{"username":"a"},"userAgent":"x","uid":1,"u":2,"objectRef":{"resource":"pods"}}"#,
+            #"{"a.b":1,"a":{"b":2},"a.b.c":3,"a":{"b":{"c":4}}}"#,
+            #"{"k":1,"k":2,"kk":3,"k":[4,5]}"#,
+            #"{"\u0076erb":"escaped","verb":"plain"}"#,
+            #"{"":"empty","x":1}"#,
+            #"[{"verb":"in an array"}]"#,
+            #"{}"#,
+            #"{"annotations":{"authorization.k8s.io/decision":"allow"},"sourceIPs":["10.0.0.1","::1"]}"#,
+        ]
+        let paths = ["verb", "user.username", "userAgent", "uid", "u", "objectRef.resource", "a.b", "a.b.c", "k", "kk",
+                     "x", "", "annotations.\"authorization.k8s.io/decision\"", "sourceIPs", "missing", "a.missing"]
+        let index = RootKeyIndex()
+        for r in records {
+            try withView(r) { v in
+                index.rebuild(v)
+                for p in paths {
+                    let key = PathKey.copy(of: FieldPath(p))
+                    defer { key.deallocate() }
+                    var scanned: [Int] = [], indexed: [Int] = []
+                    v.forEachValue(key) { scanned.append($0); return false }
+                    v.forEachValue(key, index: index) { indexed.append($0); return false }
+                    #expect(indexed == scanned, "\(p) in \(r)")
+                }
+            }
+        }
+    }
+
     @Test func parsesNestedValuesAsByteRanges() throws {
         let s = try withView(#"{"a":{"b":[1,{"c":"x\"y"}]},"d":true,"e":null,"f":-1.5e3}"#) { v in
             (v.firstString(FieldPath("a.b.c")), v.firstString(FieldPath("d")), v.first(FieldPath("e")).map { v.kind($0) }, v.firstString(FieldPath("f")))

@@ -139,7 +139,7 @@ public final class MatchProgram: @unchecked Sendable {
         var cidrs: [NetworkMask] = []
         var fieldrefs: [FieldRef] = []
         var usedSlots = Set<Int>()
-        var shared: [String: Int32] = [:]
+        var shared: [SearchPlan: Int32] = [:]
         var searchesSeen = 0
 
         mutating func lower(_ plan: RulePlan, slots: inout [FieldPath: Int]) -> Int32 {
@@ -168,8 +168,7 @@ public final class MatchProgram: @unchecked Sendable {
 
         mutating func search(_ s: SearchPlan, slots: inout [FieldPath: Int]) -> Int32 {
             searchesSeen += 1
-            let signature = Self.signature(s)
-            if let known = shared[signature] { return known }
+            if let known = shared[s] { return known }
             let out: Search
             switch s {
             case .maps(let ms):
@@ -188,7 +187,7 @@ public final class MatchProgram: @unchecked Sendable {
                 values.append(contentsOf: lowered)
             }
             searches.append(out)
-            shared[signature] = Int32(searches.count - 1)
+            shared[s] = Int32(searches.count - 1)
             return Int32(searches.count - 1)
         }
 
@@ -230,34 +229,6 @@ public final class MatchProgram: @unchecked Sendable {
                 fieldrefs.append(FieldRef(pathStart: start, pathCount: count, mode: mode, caseSensitive: cased, negated: negated))
                 return Value(kind: .fieldref, aux: Int32(fieldrefs.count - 1))
             case .timePart(let part, let op, let n): return Value(kind: .timePart, number: n, compare: op, part: part)
-            }
-        }
-
-        /// A search's structure as text: equal texts evaluate equally on every record.
-        static func signature(_ s: SearchPlan) -> String {
-            switch s {
-            case .maps(let ms):
-                return "M" + ms.map { m in
-                    "(" + m.map { f in
-                        "\(f.paths.map(\.description))|\(f.all)|\(String(describing: f.exists))|\(f.negated)|" + f.tests.map(signature).joined(separator: ",")
-                    }.joined(separator: "&") + ")"
-                }.joined(separator: "|")
-            case .keywords(let tests, let all):
-                return "K\(all)" + tests.map(signature).joined(separator: ",")
-            }
-        }
-
-        static func signature(_ t: ValueTest) -> String {
-            switch t {
-            case .glob(let g): return "g\(g.caseSensitive)\(g.tokens)"
-            case .number(let n, let g): return "n\(n)\(g.caseSensitive)\(g.tokens)"
-            case .bool(let b): return "b\(b)"
-            case .null: return "0"
-            case .regex(let r): return "r\(r.flags)\(r.pattern)"
-            case .cidr(let c): return "c\(c.address)/\(c.prefix)"
-            case .compare(let op, let n): return "o\(op)\(n)"
-            case .fieldref(let ps, let mode, let cased, let negated): return "f\(ps.map(\.description))\(mode)\(cased)\(negated)"
-            case .timePart(let part, let op, let n): return "t\(part)\(op)\(n)"
             }
         }
     }

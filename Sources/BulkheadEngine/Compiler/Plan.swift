@@ -26,7 +26,7 @@ public struct RulePlan: Sendable {
     }
 }
 
-public enum SearchPlan: Sendable {
+public enum SearchPlan: Sendable, Hashable {
     /// OR over maps; each map is AND over its field tests.
     case maps([[FieldTest]])
     /// Keywords matched against every scalar in the record.
@@ -43,7 +43,7 @@ public indirect enum ConditionPlan: Sendable {
     case constant(Bool)
 }
 
-public struct FieldTest: Sendable {
+public struct FieldTest: Sendable, Hashable {
     /// Where the field may be: the native path, or several when a mapping gives alternatives.
     public var paths: [FieldPath]
     public var tests: [ValueTest]
@@ -56,9 +56,18 @@ public struct FieldTest: Sendable {
     public var line: Int
     /// Per-event lookup cache slot of each path (assigned by the rule set; empty = no cache).
     public var slots: [Int] = []
+
+    /// Equal tests evaluate equally on every record: the line and slots do not count.
+    public static func == (a: FieldTest, b: FieldTest) -> Bool {
+        a.paths == b.paths && a.tests == b.tests && a.all == b.all && a.exists == b.exists && a.negated == b.negated
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(paths); h.combine(tests); h.combine(all); h.combine(exists); h.combine(negated)
+    }
 }
 
-public enum CompareOp: String, Sendable {
+public enum CompareOp: String, Sendable, Hashable {
     case lt, lte, gt, gte, neq, eq
 
     func holds(_ a: Double, _ b: Double) -> Bool {
@@ -73,13 +82,13 @@ public enum CompareOp: String, Sendable {
     }
 }
 
-public enum TimePart: String, Sendable {
+public enum TimePart: String, Sendable, Hashable {
     case minute, hour, day, week, month, year
 }
 
-public enum FieldRefMode: Sendable { case equal, prefix, suffix, contains }
+public enum FieldRefMode: Sendable, Hashable { case equal, prefix, suffix, contains }
 
-public indirect enum ValueTest: Sendable {
+public indirect enum ValueTest: Sendable, Hashable {
     /// String comparison with Sigma wildcards (also how numbers and booleans written as
     /// strings compare).
     case glob(GlobPattern)

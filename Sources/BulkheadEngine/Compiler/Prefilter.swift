@@ -142,8 +142,8 @@ public final class Prefilter: @unchecked Sendable {
         func fields(_ c: NecessaryClauses.Clause) -> Set<FieldPath> { Set(c.map(\.path)) }
         var use: [FieldPath: Int] = [:]
         for entry in all { for f in Set(entry.flatMap(fields)) { use[f, default: 0] += 1 } }
-        // Shared: used by a quarter of the rules (at least 3).
-        let widely = max(3, all.count / 4)
+        // Shared: used by a quarter of the rules (at least 2).
+        let widely = max(2, all.count / 4)
         var chosen = Set(use.filter { $0.value >= widely }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.description < $1.key.description }
             .prefix(sharedFields).map(\.key))
@@ -343,15 +343,31 @@ enum NecessaryClauses {
         return either(maps.map { m in m.flatMap(fieldTest) })
     }
 
-    /// An OR: each alternative implies its narrowest clause, so the OR implies their union.
+    /// An OR implies the union of one clause of each alternative: per field that every
+    /// alternative has a clause on (`verb: a` or `verb: b`), and otherwise the union of each
+    /// alternative's narrowest clause.
     static func either(_ alternatives: [[Clause]]) -> [Clause] {
-        guard !alternatives.isEmpty else { return [] }
-        var union = Clause()
-        for alt in alternatives {
-            guard let narrowest = alt.min(by: { $0.count < $1.count }) else { return [] }
-            union.formUnion(narrowest)
+        guard let first = alternatives.first, !alternatives.contains(where: \.isEmpty) else { return [] }
+        if alternatives.count == 1 { return first }
+        func field(_ c: Clause) -> FieldPath? {
+            guard let p = c.first?.path, c.allSatisfy({ $0.path == p }) else { return nil }
+            return p
         }
-        return [union]
+        var out: [Clause] = []
+        for f in Set(first.compactMap(field)).sorted(by: { $0.description < $1.description }) {
+            var union = Clause()
+            for alt in alternatives {
+                guard let narrowest = alt.filter({ field($0) == f }).min(by: { $0.count < $1.count }) else { union = []; break }
+                union.formUnion(narrowest)
+            }
+            if !union.isEmpty { out.append(union) }
+        }
+        if out.isEmpty {
+            var union = Clause()
+            for alt in alternatives { union.formUnion(alt.min(by: { $0.count < $1.count })!) }
+            out.append(union)
+        }
+        return out
     }
 
     /// The clauses a field test implies: one (any of its values on any of its paths), or with

@@ -5,7 +5,11 @@
 /// Rules come from outside and values from attackers: matching time is O(pattern × input)
 /// whatever the pattern, so no value can make a rule backtrack catastrophically.
 /// Backreferences and lookaround are outside Sigma's flavor and are refused at compile time.
-public struct SigmaRegex: Sendable {
+public struct SigmaRegex: Sendable, Hashable {
+    /// The same pattern with the same flags is the same regex.
+    public static func == (a: SigmaRegex, b: SigmaRegex) -> Bool { a.pattern == b.pattern && a.flags == b.flags }
+    public func hash(into h: inout Hasher) { h.combine(pattern); h.combine(flags) }
+
     public struct Flags: Sendable, Hashable {
         public var caseInsensitive = false
         public var multiline = false

@@ -136,6 +136,14 @@ public struct BaselineSpec: Sendable, Equatable {
     }
 }
 
+/// `text` without surrounding whitespace; Foundation's trimming only when there is some to
+/// trim (it is slow, and record values go through here per record).
+func trimmed(_ text: String) -> String {
+    let isSpace: (Character) -> Bool = { $0.unicodeScalars.contains { CharacterSet.whitespaces.contains($0) } }
+    guard text.first.map(isSpace) == true || text.last.map(isSpace) == true else { return text }
+    return text.trimmingCharacters(in: .whitespaces)
+}
+
 /// Kubernetes resource quantities (`500m`, `2`, `1.5`, `2Gi`, `512Mi`, `1G`, `100k`, `1e3`).
 public enum Quantity {
     static let suffixes: [(String, Double)] = [
@@ -146,7 +154,7 @@ public enum Quantity {
 
     /// The quantity's value in base units (cores, bytes, devices); nil when it is not one.
     public static func parse(_ text: String) -> Double? {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = trimmed(text)
         guard !s.isEmpty else { return nil }
         if let d = Double(s), d.isFinite, d >= 0 { return d }
         for (suffix, scale) in suffixes where s.hasSuffix(suffix) {
@@ -175,7 +183,7 @@ public enum Quantity {
 public enum TermTransforms {
     /// Splits an image reference into registry, repository path, tag and digest.
     public static func image(_ ref: String) -> (registry: String, path: String, tag: String?, digest: String?) {
-        var rest = Substring(ref.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(trimmed(ref))
         var digest: String?
         if let at = rest.firstIndex(of: "@") { digest = String(rest[rest.index(after: at)...]); rest = rest[..<at] }
         var tag: String?

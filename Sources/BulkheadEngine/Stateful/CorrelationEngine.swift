@@ -385,13 +385,7 @@ extension Engine {
         guard let correlator else { return }
         let feeds = ruleSet.correlation.ruleFeeds[rule]
         guard !feeds.isEmpty else { return }
-        let extractor = extractors[format]
-        let time = extractor.time(of: e)
-        var entity = extractor.entity(of: e)
-        if !inventory.isEmpty {
-            entity = inventory.resolve(entity: entity, time: time, byIP: Inventory.resolvesByIP(ruleSet.mappings[format]))
-        }
-        correlator.observe(feeds, e, format: format, time: time, origin: origin, source: ruleSet.mappings[format].id,
-                           entity: entity, emit: emit)
+        correlator.observe(feeds, e, format: format, time: recordTime(e, format: format), origin: origin, source: ruleSet.mappings[format].id,
+                           entity: recordEntity(e, format: format), emit: emit)
     }
 }

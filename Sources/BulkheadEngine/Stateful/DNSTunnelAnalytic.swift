@@ -421,12 +421,8 @@ extension Engine {
     /// Feeds a record the analytic rule's detection selected; an alert when it crosses the threshold.
     func analyticAlert(_ a: DNSTunnelAnalytic, _ e: EventView, format: Int, origin: () -> Origin) -> Alert? {
         guard let query = e.firstString(Self.dnsQueryPath), !query.isEmpty else { return nil }
-        let extractor = extractors[format]
-        let time = extractor.time(of: e)
-        var entity = extractor.entity(of: e)
-        if !inventory.isEmpty {
-            entity = inventory.resolve(entity: entity, time: time, byIP: Inventory.resolvesByIP(ruleSet.mappings[format]))
-        }
+        let time = recordTime(e, format: format)
+        let entity = recordEntity(e, format: format)
         guard let f = a.observe(query: query, recordType: e.firstString(Self.dnsTypePath),
                                 source: DNSTunnelAnalytic.sourceKey(entity), time: time) else { return nil }
         var info = a.rule

@@ -238,7 +238,7 @@ public final class BaselineRule {
             if alt.hasPrefix("entity."), Entity.fieldNames.contains(String(alt.dropFirst(7))) {
                 if let v = entity[String(alt.dropFirst(7))] { out.append(v) }
             } else {
-                for p in mapping.paths(for: alt) {
+                for p in paths(alt, mapping) {
                     e.forEachValue(p) { n in
                         let k = e.kind(n)
                         if k == .string || k == .number || k == .true || k == .false {
@@ -258,6 +258,21 @@ public final class BaselineRule {
             }
         }
         return []
+    }
+
+    /// Resolved paths of a field, per mapping (resolving parses the field's text).
+    private var pathCache: [String: [FieldPath]] = [:]
+    private var pathCacheMapping = ""
+
+    private func paths(_ field: String, _ mapping: SourceMapping) -> [FieldPath] {
+        if mapping.id != pathCacheMapping {
+            pathCache = [:]
+            pathCacheMapping = mapping.id
+        }
+        if let known = pathCache[field] { return known }
+        let resolved = mapping.paths(for: field)
+        pathCache[field] = resolved
+        return resolved
     }
 
     /// The group key (`namespace=payments`, fields joined by `, `), or nil when none of the

@@ -225,30 +225,14 @@ public final class BaselineAnalytics {
 
 // MARK: Engine hooks
 
-extension EntityExtractor {
-    /// One entity field of a record (cheaper than `entity(of:)`).
-    func value(_ name: String, of e: EventView) -> String? {
-        guard let i = ruleIndex[name] else { return nil }
-        for c in rules[i].candidates where c.applies(to: e) {
-            if let s = e.firstString(c.path), !s.isEmpty { return s }
-        }
-        return nil
-    }
-}
-
 extension Engine {
     /// Feeds a baseline rule's match; an alert for a new term or an outlying value.
     func baselineAlert(_ b: BaselineRule, _ e: EventView, format: Int, origin: () -> Origin) -> Alert? {
-        let extractor = extractors[format]
         let mapping = ruleSet.mappings[format]
-        let time = extractor.time(of: e)
-        func resolvedEntity() -> Entity {
-            let entity = extractor.entity(of: e)
-            return inventory.isEmpty ? entity : inventory.resolve(entity: entity, time: time, byIP: Inventory.resolvesByIP(mapping))
-        }
+        let time = recordTime(e, format: format)
         // Most records a baseline sees raise nothing: the entity waits for an alert unless a
         // group or term reads it.
-        var entity = b.readsEntity ? resolvedEntity() : Entity()
+        var entity = b.readsEntity ? recordEntity(e, format: format) : Entity()
         let psl = baselines.psl
         guard let group = b.group(e, mapping: mapping, entity: entity, psl: psl) else { return nil }
         let alerting = !baselines.learnOnly
@@ -263,7 +247,7 @@ extension Engine {
             finding = b.observe(group: group, value: v, time: time, alerting: alerting)
         }
         guard let finding else { return nil }
-        if !b.readsEntity { entity = resolvedEntity() }
+        if !b.readsEntity { entity = recordEntity(e, format: format) }
         var info = b.rule
         var o: [(String, Any)] = []
         switch finding {

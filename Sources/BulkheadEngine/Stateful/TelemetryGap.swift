@@ -137,12 +137,12 @@ public final class TelemetryGapMonitor {
         guard let t = time else { stats.untimed += 1; return [] }
         var out: [Finding] = []
         let key = Key(source: source, scope: scope)
-        if var s = keys[key] {
-            if s.alerted { s.alerted = false; stats.resumed += 1 }
-            s.lastSeen = max(s.lastSeen, t)
-            s.firstSeen = min(s.firstSeen, t)
-            s.count += 1
-            keys[key] = s
+        if let i = keys.index(forKey: key) {
+            // In place: one lookup per record.
+            if keys.values[i].alerted { keys.values[i].alerted = false; stats.resumed += 1 }
+            keys.values[i].lastSeen = max(keys.values[i].lastSeen, t)
+            keys.values[i].firstSeen = min(keys.values[i].firstSeen, t)
+            keys.values[i].count += 1
         } else {
             if keys.count >= parameters.maxKeys { evict() }
             keys[key] = KeyState(firstSeen: t, lastSeen: t, count: 1)
@@ -185,13 +185,15 @@ public final class TelemetryGapMonitor {
     }
 
     func observeMix(cluster: String, time t: Int64, level: String?, stage: String?) -> Finding? {
-        if mixes[cluster] == nil {
+        var i = mixes.index(forKey: cluster)
+        if i == nil {
             // Cluster names come from records: bounded like the keys.
             if mixes.count >= parameters.maxKeys { Self.dropOldestTenth(&mixes, parameters.maxKeys) { $0.windowStart } }
             mixes[cluster] = MixState(learningEnd: t + parameters.learning, windowStart: t)
+            i = mixes.index(forKey: cluster)
         }
         // In place: a copy of the state would copy its counts on every record.
-        return updateMix(&mixes[cluster]!, cluster: cluster, time: t, level: level.map { mixEntry("level=", $0) },
+        return updateMix(&mixes.values[i!], cluster: cluster, time: t, level: level.map { mixEntry("level=", $0) },
                          stage: stage.map { mixEntry("stage=", $0) })
     }
 
