@@ -94,7 +94,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "BulkheadNATSTests", dependencies: ["BulkheadNATS"]),
-        .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadRules", .product(name: "Yams", package: "Yams")],
+        .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadRules", "BulkheadSinks", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

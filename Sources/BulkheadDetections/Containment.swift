@@ -1,6 +1,7 @@
 import BulkheadEngine
 import BulkheadEvent
 import Foundation
+import Synchronization
 
 /// Containment artefacts for an alert's entity: a NetworkPolicy isolating the pod, kubectl,
 /// Docker and cloud CLI commands. They are text for a responder to review and run; nothing here
@@ -64,11 +65,19 @@ public enum Containment {
     /// POSIX shell single-quoting; plain words are left bare.
     public static func shellQuote(_ s: String) -> String {
         if !s.isEmpty, !s.hasPrefix("-"), s.utf8.allSatisfy({ shellSafe[Int($0)] }) { return s }
-        var out = "'"
-        for c in s {
-            if c == "'" { out += "'\\''" } else { out.append(c) }
+        // On bytes: a quote is one byte in UTF-8, everything else is copied as it is.
+        var out: [UInt8] = [UInt8(ascii: "'")]
+        out.reserveCapacity(s.utf8.count + 8)
+        for b in s.utf8 {
+            if b == UInt8(ascii: "'") { out.append(contentsOf: "'\\''".utf8) } else { out.append(b) }
         }
-        return out + "'"
+        out.append(UInt8(ascii: "'"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Digits and `-:TZ.`: what an RFC 3339 time put into a policy may hold.
+    static func isTimestampByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: "T") || b == UInt8(ascii: "Z") || b == UInt8(ascii: ".")
     }
 
     /// Bytes a shell word may hold unquoted (runs per alert: a table, not a Set built per call).
@@ -333,7 +342,7 @@ public enum Containment {
             who.append("aws iam update-access-key --user-name \(shellQuote(user)) --access-key-id \(shellQuote(key)) --status Inactive")
         }
         if r.string("userIdentity.type") == "AssumedRole", let role = r.string("userIdentity.sessionContext.sessionIssuer.userName") {
-            let time = r.string("eventTime").flatMap { t in t.allSatisfy({ $0.isASCII && ($0.isNumber || "-:TZ.".contains($0)) }) ? t : nil } ?? "<EVENT_TIME>"
+            let time = r.string("eventTime").flatMap { t in t.utf8.allSatisfy(Self.isTimestampByte) ? t : nil } ?? "<EVENT_TIME>"
             // Deny every session of the role issued up to now (the console's "revoke active sessions").
             let policy = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":{\"DateLessThan\":{\"aws:TokenIssueTime\":\"\(time)\"}}}]}"
             who.append("# revoke the role's sessions issued before the event (set the time to now to cut the current session too)")
@@ -435,11 +444,23 @@ final class Record {
         }
     }
 
+    /// Parsed paths by text: the same few paths are read for every alert.
+    private static let paths = Mutex<[String: FieldPath]>([:])
+
+    static func path(_ text: String) -> FieldPath {
+        paths.withLock { cache in
+            if let known = cache[text] { return known }
+            let p = FieldPath(text)
+            if cache.count < 1024 { cache[text] = p }
+            return p
+        }
+    }
+
     /// The first non-empty string at a dotted path (arrays are looked into).
     func string(_ path: String) -> String? {
         view { v in
             var out: String?
-            v.forEachValue(FieldPath(path)) { n in
+            v.forEachValue(Self.path(path)) { n in
                 guard v.kind(n) == .string else { return false }
                 out = v.string(n)
                 return true
@@ -451,7 +472,7 @@ final class Record {
     func strings(_ path: String) -> [String] {
         view { v in
             var out: [String] = []
-            v.forEachValue(FieldPath(path)) { n in
+            v.forEachValue(Self.path(path)) { n in
                 if v.kind(n) == .string { out.append(v.string(n)) }
                 return false
             }
@@ -462,7 +483,7 @@ final class Record {
     /// String members of the object at a dotted path.
     func stringMembers(_ path: String) -> [String: String] {
         view { v in
-            guard let o = v.first(FieldPath(path)) else { return [:] }
+            guard let o = v.first(Self.path(path)) else { return [:] }
             return Self.stringMembers(v, o)
         } ?? [:]
     }

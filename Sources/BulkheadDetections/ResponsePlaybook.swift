@@ -1,34 +1,33 @@
 import BulkheadEngine
 import Foundation
+import Synchronization
 
-/// Response steps of every detection, read once from the pack: each rule's ADS.md (next to its
-/// rule file) contributes its numbered `## Response` list. `apply` attaches the steps and the
-/// containment artefacts for the alert's entity.
+/// Response steps of every detection: each rule's ADS.md (next to its rule file) contributes
+/// its numbered `## Response` list. An ADS is read when its rule first alerts (most rules of a
+/// pack never do in one scan: reading them all was a tenth of a short scan's start-up).
+/// `apply` attaches the steps and the containment artefacts for the alert's entity.
 public struct ResponsePlaybook: Sendable {
-    /// rule id → response steps.
-    public private(set) var steps: [String: [String]] = [:]
+    /// rule id → the folder whose ADS.md holds its steps.
+    private let folders: [String: String]
+    /// Steps given outright, and those read so far (folder → steps).
+    private let given: [String: [String]]
+    private let cache = StepCache()
 
-    public init(steps: [String: [String]] = [:]) { self.steps = steps }
+    final class StepCache: Sendable {
+        let byFolder = Mutex<[String: [String]]>([:])
+    }
 
-    /// Reads the ADS.md in the folder of each rule's file.
+    public init(steps: [String: [String]] = [:]) {
+        given = steps
+        folders = [:]
+    }
+
+    /// Steps from the ADS.md in the folder of each rule's file.
     public init(rules: [RuleInfo]) {
-        var byFolder: [String: [String]] = [:]
-        for r in rules {
-            let folder = (r.file as NSString).deletingLastPathComponent
-            let found: [String]
-            if let cached = byFolder[folder] {
-                found = cached
-            } else {
-                let path = (folder.isEmpty ? "." : folder) + "/ADS.md"
-                if let data = FileManager.default.contents(atPath: path) {
-                    found = Self.responseSteps(markdown: String(decoding: data, as: UTF8.self))
-                } else {
-                    found = []
-                }
-                byFolder[folder] = found
-            }
-            if !found.isEmpty { steps[r.id] = found }
-        }
+        var folders: [String: String] = [:]
+        for r in rules { folders[r.id] = (r.file as NSString).deletingLastPathComponent }
+        self.folders = folders
+        given = [:]
     }
 
     public init(ruleSet: RuleSet) { self.init(rules: ruleSet.rules) }
@@ -88,7 +87,17 @@ public struct ResponsePlaybook: Sendable {
         return rest.dropFirst(2).trimmingCharacters(in: .whitespaces)
     }
 
-    public func steps(for ruleID: String) -> [String] { steps[ruleID] ?? [] }
+    public func steps(for ruleID: String) -> [String] {
+        if let known = given[ruleID] { return known }
+        guard let folder = folders[ruleID] else { return [] }
+        return cache.byFolder.withLock { cache in
+            if let known = cache[folder] { return known }
+            let path = (folder.isEmpty ? "." : folder) + "/ADS.md"
+            let found = FileManager.default.contents(atPath: path).map { Self.responseSteps(markdown: String(decoding: $0, as: UTF8.self)) } ?? []
+            cache[folder] = found
+            return found
+        }
+    }
 
     /// Attaches the rule's response steps and the containment artefacts for the alert's entity.
     public func apply(_ alert: inout Alert) {

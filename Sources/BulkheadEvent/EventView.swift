@@ -432,7 +432,22 @@ public enum JSONString {
     static func appendEscaped(contentsOf b: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) {
         var start = 0
         var i = 0
+        let base = UnsafeRawPointer(b.baseAddress)
         while i < b.count {
+            // Eight plain bytes at a time (no quote, backslash, control, DEL or non-ASCII byte),
+            // as the reader scans strings.
+            if let base {
+                while i &+ 8 <= b.count {
+                    let w = (base + i).loadUnaligned(as: UInt64.self)
+                    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                    let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C), del = w ^ (ones &* 0x7F)
+                    let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((del &- ones) & ~del)
+                        | ((w &- ones &* 0x20) & ~w) | w
+                    if special & highs != 0 { break }
+                    i &+= 8
+                }
+                if i >= b.count { break }
+            }
             let c = b[i]
             if c >= 0x80 {
                 if let end = UTF8Sequence.end(b.baseAddress!, at: i, count: b.count) {

@@ -87,7 +87,7 @@ struct Scan: ParsableCommand {
             playbook.apply(&alert)
             // On resume the alerts the interrupted run made durable are not written again.
             if resume?.shouldWrite() ?? true {
-                sink.write(renderer.render(alert))
+                sink.append { renderer.render(alert, to: &$0) }
                 resume?.afterWrite(sink)
             }
         }
@@ -198,8 +198,14 @@ final class OutputStream {
     }
 
     func write(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        size += Int64(s.utf8.count)
+        append { $0.append(contentsOf: s.utf8) }
+    }
+
+    /// Lets `body` append bytes to the buffer (alerts are rendered straight into it).
+    func append(_ body: (inout [UInt8]) -> Void) {
+        let before = buffer.count
+        body(&buffer)
+        size += Int64(buffer.count - before)
         if buffer.count > 64 << 10 { flush() }
     }
 

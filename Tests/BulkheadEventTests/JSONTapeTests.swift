@@ -1,4 +1,5 @@
-import BulkheadEvent
+@testable import BulkheadEvent
+import Foundation
 import Testing
 
 func withView<R>(_ json: String, _ body: (EventView) -> R) throws -> R {
@@ -24,6 +25,46 @@ func parseError(_ json: [UInt8], limits: JSONTape.Limits = .init()) -> JSONError
 }
 
 @Suite struct JSONTapeTests {
+    /// The writer's escaping (eight bytes at a time where it can) equals a byte-by-byte
+    /// escaper on random bytes of every kind, and its output parses back.
+    @Test func escapingMatchesAByteByByteEscaper() throws {
+        func reference(_ b: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x22]
+            var i = 0
+            while i < b.count {
+                let c = b[i]
+                if c >= 0x80 {
+                    let end = b.withUnsafeBufferPointer { p in UTF8Sequence.end(p.baseAddress!, at: i, count: p.count) }
+                    if let end { out += b[i..<end]; i = end } else { out += [0xEF, 0xBF, 0xBD]; i += 1 }
+                    continue
+                }
+                switch c {
+                case 0x22: out += Array(#"\""#.utf8)
+                case 0x5C: out += Array(#"\\"#.utf8)
+                case 0x0A: out += Array(#"\n"#.utf8)
+                case 0x0D: out += Array(#"\r"#.utf8)
+                case 0x09: out += Array(#"\t"#.utf8)
+                case 0..<0x20, 0x7F: out += Array(String(format: "\\u%04x", Int(c)).utf8)
+                default: out.append(c)
+                }
+                i += 1
+            }
+            return out + [0x22]
+        }
+        var rng = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [Array("plain text ".utf8), [0x22], [0x5C], [0x0A], [0x01], [0x7F], [0xC3, 0xA9], [0xE2, 0x82, 0xAC],
+                                 [0xF0, 0x9F, 0x98, 0x80], [0xFF], [0xC3], [0xED, 0xA0, 0x80], Array("12345678".utf8)]
+        for _ in 0..<3000 {
+            var b: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...12, using: &rng) { b += pieces.randomElement(using: &rng)! }
+            var out: [UInt8] = []
+            JSONString.appendQuoted(bytes: b, to: &out)
+            #expect(out == reference(b))
+            let back = try JSONSerialization.jsonObject(with: Data(out), options: .fragmentsAllowed) as? String
+            #expect(back != nil)
+        }
+    }
+
     /// Lookups through the root key index find exactly what a scan of the root finds, in the
     /// same order: dotted keys, duplicate keys, keys sharing a first byte, escaped and empty
     /// keys (the index then steps aside), arrays and missing paths.

@@ -2,6 +2,7 @@ import BulkheadDetections
 import BulkheadEngine
 import BulkheadRules
 import BulkheadScan
+import BulkheadSinks
 import Foundation
 import Testing
 import Yams
@@ -27,6 +28,43 @@ import Yams
         a.entity = Entity(values: ["namespace": namespace, "pod": pod])
         a.event = event
         return a
+    }
+
+    /// The direct JSON-lines writer and the generic JSON writer give the same bytes for every
+    /// alert of the pack's samples and the example story (steps, artefacts, entities), and for
+    /// awkward values (a pretty-printed record, quotes, control and non-ASCII characters).
+    @Test func directAlertJSONEqualsTheGenericWriter() {
+        var all: [Alert] = []
+        for dir in [Pack.root, Pack.root + "/../Examples"] {
+            let engine = Engine(ruleSet: Pack.ruleSet)
+            let playbook = ResponsePlaybook(ruleSet: Pack.ruleSet)
+            let pipeline = ScanPipeline(engine: engine, onAlert: { a in
+                var a = a
+                playbook.apply(&a)
+                all.append(a)
+            }, onProblem: { _ in })
+            pipeline.scan(paths: [dir])
+        }
+        #expect(all.count > 400)
+        #expect(all.contains { !$0.containment.isEmpty } && all.contains { !$0.responseSteps.isEmpty })
+        var odd = all[0]
+        odd.rule.status = nil
+        odd.time = nil
+        odd.origin = Origin(name: "we\"ird\u{1}.log", line: -12_345_678_901)
+        odd.entity = Entity(values: ["pod": "p\u{7F}\\", "namespace": "名前"])
+        odd.event = "{\n  \"a\": 1,\r\n  \"b\": \"x\"\n}"
+        odd.containment = [Artefact(kind: "aws", title: "t\"", text: "line 1\nline 2\t'q'")]
+        all.append(odd)
+        var oddLine: [UInt8] = []
+        AlertJSON.write(odd, to: &oddLine)
+        #expect(String(decoding: oddLine, as: UTF8.self).contains(#""line":-12345678901},"#))
+        #expect(String(decoding: oddLine, as: UTF8.self).hasSuffix(#""event":{   "a": 1,    "b": "x" }}"# + "\n"))
+        for a in all {
+            var direct: [UInt8] = []
+            AlertJSON.write(a, to: &direct)
+            let generic = JSONWriter.object(AlertJSON.fields(a)) + "\n"
+            #expect(String(decoding: direct, as: UTF8.self) == generic, "\(a.rule.title) \(a.origin)")
+        }
     }
 
     @Test func stepsAreParsedFromTheADSResponseList() {
