@@ -81,7 +81,7 @@ public struct Artefact: Sendable, Hashable {
 /// Runs for records that alert and for every record the stateful analytics see, so the rules
 /// are plain values over raw path keys (no reference counting per record) and conditions are
 /// compared on the record's bytes.
-public struct EntityExtractor: @unchecked Sendable {
+public final class EntityExtractor: @unchecked Sendable {
     struct Rule {
         var key: PathKey
         /// `path if other=value` or `path if other^=prefix`.

@@ -64,6 +64,16 @@ import Testing
         selection: {userAgent|contains: curl}
         condition: keywords or selection
     ---
+    title: contains, wildcards and regexes
+    id: 00000000-0000-4000-8000-000000000009
+    logsource: {product: kubernetes, service: audit}
+    detection:
+        a: {userAgent|contains: [CURL, wget]}
+        b: {objectRef.name: '*adm?n*'}
+        c: {user.username|re: 'serviceaccount:pro[d]'}
+        d: {userAgent|contains|cased: 'kubectl/'}
+        condition: 1 of them
+    ---
     title: shared filter, first
     id: 00000000-0000-4000-8000-000000000007
     logsource: {product: kubernetes, service: audit}
@@ -92,7 +102,7 @@ import Testing
             #""user":{"username":"\#(users[i % users.count])"}"#,
             #""responseStatus":{"code":\#(codes[i % codes.count])}"#,
             #""objectRef":{"resource":"\#(i % 3 == 0 ? "pods" : "secrets")","name":"\#(names[i % names.count])"}"#,
-            #""userAgent":"\#(i % 7 == 0 ? "curl/8" : "kubectl")""#,
+            #""userAgent":"\#(["curl/8", "kubectl", "Wget/1", "KUBECTL/1.30", "kubectl/1.30", "xcurLy"][i % 6])""#,
         ]
         if i % 4 == 0 {
             fields.append(#""impersonatedUser":{"username":"\#(users[(i / 4) % users.count])","groups":["\#(i % 8 == 0 ? "system:masters" : "devs")"]}"#)
@@ -136,9 +146,9 @@ import Testing
         #expect(Self.firstDifference(with, without) == nil)
         // The records exercise every rule, and the prefilter indexes those with literals.
         let fired = Set(with.flatMap { $0.split(separator: " ").dropFirst().flatMap { $0.split(separator: ",") } })
-        #expect(fired.count == 8)
+        #expect(fired.count == 9)
         let stats = try #require(on.routeStats.first { $0.source == "k8s_audit" })
-        #expect(stats.indexed == 6)   // all but the negation and the keywords rule
+        #expect(stats.indexed == 7)   // all but the negation and the keywords rule
         #expect(stats.distinctSearches < stats.searches)   // the shared filter is one search
     }
 
@@ -157,6 +167,32 @@ import Testing
         let with = alerts(on), without = alerts(off)
         #expect(with.count > 400)
         #expect(Self.firstDifference(with, without) == nil)
+    }
+
+    /// The automaton finds exactly the literals a naive folded search finds (overlapping,
+    /// nested, repeated literals; upper case in the text).
+    @Test func ahoCorasickFindsWhatANaiveSearchFinds() throws {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("abcAB/-. \u{e9}".utf8)
+        for _ in 0..<200 {
+            let literals = Array(Set((0..<Int.random(in: 1...30, using: &rng)).map { _ in
+                (0..<Int.random(in: 1...5, using: &rng)).map { _ in asciiLower(alphabet.randomElement(using: &rng)!) }
+            }))
+            let ac = try #require(AhoCorasick(literals))
+            defer { ac.free() }
+            for _ in 0..<20 {
+                let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+                var found = Set<Int>()
+                text.withUnsafeBufferPointer { v in ac.forEachMatch(v) { found.insert($0) } }
+                let folded = text.map(asciiLower)
+                let expected = Set(literals.indices.filter { l in
+                    let lit = literals[l]
+                    return folded.count >= lit.count && (0...(folded.count - lit.count)).contains { Array(folded[$0..<($0 + lit.count)]) == lit }
+                })
+                #expect(found == expected)
+            }
+        }
+        #expect(AhoCorasick([Array(repeating: 0x61, count: AhoCorasick.maxBytes + 1)]) == nil)
     }
 
     @Test func addressesParseWithoutAllocating() {

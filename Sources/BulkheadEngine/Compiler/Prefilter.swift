@@ -25,6 +25,10 @@ public final class Prefilter: @unchecked Sendable {
         /// Whether an atom compares a number as a number (the field's numbers are also hashed in
         /// canonical form: `401.0` and `4.01e2` find the atom of `401`).
         var numeric: Bool
+        /// `contains` atoms: index into `automata` (-1: none) and the first of the field's
+        /// literals in `literalPostings`.
+        var automaton: Int32 = -1
+        var literalBase: Int32 = 0
     }
     /// A rule posted under an atom: the route entry and its clause's bit.
     struct Posting {
@@ -38,6 +42,11 @@ public final class Prefilter: @unchecked Sendable {
     let start: Table<Int32>
     let count: Table<Int32>
     let postings: Table<Posting>
+    /// `contains` atoms: one automaton per field that has some, and per literal its postings
+    /// (a range of `postings`).
+    let automata: [AhoCorasick]
+    let literalStart: Table<Int32>
+    let literalCount: Table<Int32>
     /// Per entry: the bits of all its clauses (0: no clause, evaluated for every record).
     let required: Table<UInt32>
     public var entryCount: Int { required.count }
@@ -46,6 +55,8 @@ public final class Prefilter: @unchecked Sendable {
 
     deinit {
         keys.free(); lengths.free(); hashes.free(); start.free(); count.free(); postings.free(); required.free()
+        for a in automata { a.free() }
+        literalStart.free(); literalCount.free()
     }
 
     /// Builds the index for `plans` (in route order), or nil when no plan has a clause.
@@ -57,7 +68,12 @@ public final class Prefilter: @unchecked Sendable {
             var prefixes = Set<Int>(), suffixes = Set<Int>()
             var numeric = false
             var buckets: [UInt64: [Posting]] = [:]
+            var literals: [[UInt8]: [Posting]] = [:]
         }
+        // A field whose `contains` literals would make too large an automaton is not indexed
+        // by them: clauses with such atoms are left out.
+        var containsBytes: [FieldPath: Int] = [:]
+        for entry in clauses { for clause in entry { for a in clause where a.kind == .contains { containsBytes[a.path, default: 0] += a.literal.count } } }
         var drafts: [KeyDraft] = []
         var keyOfPath: [FieldPath: Int] = [:]
         var required: [UInt32] = []
@@ -66,7 +82,8 @@ public final class Prefilter: @unchecked Sendable {
             for (c, clause) in entryClauses.enumerated() {
                 // Every atom must be looked up, or the clause would wrongly fail: a clause with
                 // an unknown path is left out (the entry is then only less filtered).
-                guard clause.allSatisfy({ slots[$0.path] != nil }) else { continue }
+                guard clause.allSatisfy({ slots[$0.path] != nil && ($0.kind != .contains || containsBytes[$0.path]! <= AhoCorasick.maxBytes) })
+                else { continue }
                 let bit = UInt32(1) << UInt32(c)
                 mask |= bit
                 for atom in clause {
@@ -81,6 +98,12 @@ public final class Prefilter: @unchecked Sendable {
                     case .prefix: drafts[k].prefixes.insert(atom.literal.count)
                     case .suffix: drafts[k].suffixes.insert(atom.literal.count)
                     case .exact: break
+                    case .contains:
+                        let posting = Posting(entry: Int32(e), bit: bit)
+                        if drafts[k].literals[atom.literal]?.contains(where: { $0.entry == posting.entry && $0.bit == bit }) != true {
+                            drafts[k].literals[atom.literal, default: []].append(posting)
+                        }
+                        continue
                     }
                     if atom.numeric { drafts[k].numeric = true }
                     let h = atom.literal.withUnsafeBufferPointer { Self.hash($0, atom.kind) }
@@ -96,20 +119,35 @@ public final class Prefilter: @unchecked Sendable {
         var keyList: [Key] = []
         var lengthList: [Int32] = []
         var total = 0
+        var automata: [AhoCorasick] = []
+        var literalStarts: [Int32] = [], literalCounts: [Int32] = []
+        var flat: [Posting] = []
         for d in drafts {
             var size = 8
             while size < d.buckets.count * 2 { size <<= 1 }
             let p = d.prefixes.sorted().map(Int32.init), s = d.suffixes.sorted().map(Int32.init)
-            keyList.append(Key(slot: d.slot, prefixStart: Int32(lengthList.count), prefixCount: Int32(p.count),
-                               suffixStart: Int32(lengthList.count + p.count), suffixCount: Int32(s.count),
-                               tableOffset: total, tableMask: size - 1, numeric: d.numeric))
+            var key = Key(slot: d.slot, prefixStart: Int32(lengthList.count), prefixCount: Int32(p.count),
+                          suffixStart: Int32(lengthList.count + p.count), suffixCount: Int32(s.count),
+                          tableOffset: total, tableMask: size - 1, numeric: d.numeric)
+            if !d.literals.isEmpty {
+                let literals = d.literals.keys.sorted { $0.lexicographicallyPrecedes($1) }
+                // Within the byte bound checked above, so the automaton is made.
+                automata.append(AhoCorasick(literals)!)
+                key.automaton = Int32(automata.count - 1)
+                key.literalBase = Int32(literalStarts.count)
+                for l in literals {
+                    literalStarts.append(Int32(flat.count))
+                    literalCounts.append(Int32(d.literals[l]!.count))
+                    flat += d.literals[l]!
+                }
+            }
+            keyList.append(key)
             lengthList += p + s
             total += size
         }
         var hashList = Array(repeating: UInt64(0), count: total)
         var startList = Array(repeating: Int32(0), count: total)
         var countList = Array(repeating: Int32(0), count: total)
-        var flat: [Posting] = []
         for (k, d) in drafts.enumerated() {
             for (h, entries) in d.buckets.sorted(by: { $0.key < $1.key }) {
                 let mask = keyList[k].tableMask, offset = keyList[k].tableOffset
@@ -127,6 +165,9 @@ public final class Prefilter: @unchecked Sendable {
         start = Table(startList)
         count = Table(countList)
         postings = Table(flat)
+        self.automata = automata
+        literalStart = Table(literalStarts)
+        literalCount = Table(literalCounts)
         self.required = Table(required)
         indexedCount = required.filter { $0 != 0 }.count
     }
@@ -178,6 +219,7 @@ public final class Prefilter: @unchecked Sendable {
         case .exact: tagged = h
         case .prefix: tagged = (h ^ 0x9E37_79B9_7F4A_7C15) &* fnvPrime
         case .suffix: tagged = (h ^ 0xC2B2_AE3D_27D4_EB4F) &* fnvPrime
+        case .contains: tagged = (h ^ 0x1656_67B1_9E37_79F9) &* fnvPrime
         }
         return tagged == 0 ? 1 : tagged
     }
@@ -272,7 +314,16 @@ final class CandidateSet {
                 let n = evaluator.cachedNode(i)
                 let kind = e.kind(n)
                 if kind == .object || kind == .array || kind == .null { continue }
-                e.withText(n) { v in p.forEachAtomHash(key, v) { h in p.forEachPosting(key, hash: h) { mark($0) } } }
+                e.withText(n) { v in
+                    p.forEachAtomHash(key, v) { h in p.forEachPosting(key, hash: h) { mark($0) } }
+                    if key.automaton >= 0 {
+                        p.automata[Int(key.automaton)].forEachMatch(v) { literal in
+                            let l = Int(key.literalBase) + literal
+                            let s = Int(p.literalStart[l])
+                            for i in s..<(s + Int(p.literalCount[l])) { mark(p.postings[i]) }
+                        }
+                    }
+                }
                 if kind == .number && key.numeric {
                     e.withText(n) { v in
                         guard let len = Prefilter.canonicalInteger(v, into: digits),
@@ -303,7 +354,7 @@ final class CandidateSet {
 /// One way a necessary clause can hold: the field at `path` equals, starts with or ends with
 /// `literal` (ASCII case folded).
 struct Atom: Hashable {
-    enum Kind: Hashable { case exact, prefix, suffix }
+    enum Kind: Hashable { case exact, prefix, suffix, contains }
     var path: FieldPath
     var kind: Kind
     var literal: [UInt8]
@@ -392,6 +443,10 @@ enum NecessaryClauses {
         case .glob(let g):
             guard let a = atom(g) else { return nil }
             literals.append((a.0, a.1, false))
+        case .regex(let r):
+            // Every match contains the regex's required literal (folded: a superset).
+            guard !r.requiredLiteral.isEmpty else { return nil }
+            literals.append((.contains, r.requiredLiteral.map(asciiLower), false))
         case .number(let n, let g):
             // A string holding the number's text, or a number equal to it.
             guard n == n.rounded(), abs(n) < 9.0e15, let a = atom(g), a.0 == .exact else { return nil }
@@ -408,10 +463,17 @@ enum NecessaryClauses {
     }
 
     static func atom(_ g: GlobPattern) -> (Atom.Kind, [UInt8])? {
+        // Literals are folded unless the pattern is case-sensitive; atoms always are.
         switch g.shape {
         case .exact(let l): return (.exact, l)
         case .prefix(let l) where !l.isEmpty: return (.prefix, l)
         case .suffix(let l) where !l.isEmpty: return (.suffix, l)
+        case .contains(let l) where !l.isEmpty: return (.contains, l.map(asciiLower))
+        case .general:
+            // A value matching `a*bc?d` contains each literal run: index the longest.
+            var best: [UInt8] = []
+            for case .literal(let l) in g.tokens where l.count > best.count { best = l }
+            return best.isEmpty ? nil : (.contains, best.map(asciiLower))
         default: return nil
         }
     }

@@ -54,7 +54,11 @@ public final class BaselineRule {
         self.spec = spec
         let refs = spec.groupBy + spec.terms + (spec.value.map { [$0] } ?? [])
         readsEntity = refs.contains { $0.alternatives.contains { $0.hasPrefix("entity.") } }
+        groupLabels = spec.groupBy.map { Self.shortName($0) + "=" }
     }
+
+    /// `namespace=` and the like, per group-by field (made once, used per record).
+    private let groupLabels: [String]
 
     public var isLearning: Bool { learningEnd.map { lastTime < $0 } ?? true }
     public var termCount: Int { terms.count }
@@ -111,19 +115,24 @@ public final class BaselineRule {
     /// that has enough history. New terms are learned either way.
     public func observe(group: String, terms newValues: [String], time: Int64?, alerting: Bool = true) -> Finding? {
         let (t, learning) = begin(time: time)
-        var g = groups[group] ?? Group(firstSeen: t, lastSeen: t, count: 0)
-        let priorObservations = g.count
-        g.count += 1
-        g.lastSeen = max(g.lastSeen, t)
-        g.firstSeen = min(g.firstSeen, t)
-        groups[group] = g
+        // Updated in place: one lookup per table and record.
+        let g: Group
+        if let i = groups.index(forKey: group) {
+            groups.values[i].count += 1
+            groups.values[i].lastSeen = max(groups.values[i].lastSeen, t)
+            groups.values[i].firstSeen = min(groups.values[i].firstSeen, t)
+            g = groups.values[i]
+        } else {
+            g = Group(firstSeen: t, lastSeen: t, count: 1)
+            groups[group] = g
+        }
+        let priorObservations = g.count - 1
         var fresh: [String] = []
         for v in newValues {
             let key = group + "\u{1F}" + v
-            if var known = terms[key] {
-                known.lastSeen = max(known.lastSeen, t)
-                known.count += 1
-                terms[key] = known
+            if let i = terms.index(forKey: key) {
+                terms.values[i].lastSeen = max(terms.values[i].lastSeen, t)
+                terms.values[i].count += 1
                 continue
             }
             if terms.count >= spec.maxEntries { evict(now: t) }
@@ -279,14 +288,16 @@ public final class BaselineRule {
     /// group-by fields is present (a record with no group is not observed).
     func group(_ e: EventView, mapping: SourceMapping, entity: Entity, psl: PublicSuffixList) -> String? {
         if spec.groupBy.isEmpty { return "*" }
-        var parts: [String] = []
+        var key = ""
         var any = false
-        for ref in spec.groupBy {
+        for (i, ref) in spec.groupBy.enumerated() {
             let v = values(ref, e, mapping: mapping, entity: entity, psl: psl).first
             if v != nil { any = true }
-            parts.append("\(Self.shortName(ref))=\(v ?? "-")")
+            if i > 0 { key += ", " }
+            key += groupLabels[i]
+            key += v ?? "-"
         }
-        return any ? parts.joined(separator: ", ") : nil
+        return any ? key : nil
     }
 
     static func shortName(_ ref: BaselineSpec.FieldRef) -> String {
