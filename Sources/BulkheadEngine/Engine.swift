@@ -58,9 +58,15 @@ public final class Engine {
 
     /// `evaluate` for a record whose matching rules a `RecordMatcher` on another thread already
     /// found (a parallel scan): only the stateful part runs here.
-    public func evaluate(_ event: EventView, format: Int, kind: Int, matched: ArraySlice<Int>, origin: () -> Origin, emit: (Alert) -> Void) {
+    /// `gap`: the record's telemetry-gap observation, when that thread made it too.
+    public func evaluate(_ event: EventView, format: Int, kind: Int, matched: ArraySlice<Int>, gap observed: GapObservation? = nil,
+                         origin: () -> Origin, emit: (Alert) -> Void) {
         beginRecord()
-        if let gap = baselines.gap { observeTelemetry(gap, event, format: format, origin: origin, emit: emit) }
+        if let observed {
+            observeTelemetry(observed, origin: origin, emit: emit)
+        } else if let gap = baselines.gap {
+            observeTelemetry(gap, event, format: format, origin: origin, emit: emit)
+        }
         // Exceptions evaluate against this record: forget the previous record's lookups.
         evaluator.beginEvent()
         react(to: matched, event, format: format, kind: kind, origin: origin, emit: emit)

@@ -64,30 +64,47 @@ public final class ByteStream {
 
     /// Next chunk of (decompressed) bytes; empty at end of input.
     public func next() throws -> [UInt8] {
-        let chunk = try nextUnbounded()
-        bytesOut += chunk.count
-        if bytesOut > maxOutput { throw ScanError.tooLarge(name, maxOutput) }
+        var chunk: [UInt8] = []
+        try next(into: &chunk)
         return chunk
     }
 
-    private func nextUnbounded() throws -> [UInt8] {
+    /// Replaces `chunk`'s bytes with the next chunk (empty at end of input), reusing its storage:
+    /// no allocation per chunk once it has grown.
+    public func next(into chunk: inout [UInt8]) throws {
+        chunk.removeAll(keepingCapacity: true)
+        try nextUnbounded(into: &chunk)
+        bytesOut += chunk.count
+        if bytesOut > maxOutput { throw ScanError.tooLarge(name, maxOutput) }
+    }
+
+    private func nextUnbounded(into chunk: inout [UInt8]) throws {
         if let inflater {
             while true {
-                if let out = try inflater.drain() { return out }
+                if try inflater.drain(into: &chunk) { return }
                 if inflater.hasPendingInput { continue }
                 var input = pending
                 pending = []
                 if input.isEmpty { input = try readRaw(max: raw.count) }
-                if input.isEmpty { return try inflater.finish() }
+                if input.isEmpty { return }
                 try inflater.feed(input)
             }
         }
         if !pending.isEmpty {
-            defer { pending = [] }
-            let more = try readRaw(max: raw.count - pending.count)
-            return pending + more
+            chunk.append(contentsOf: pending)
+            pending = []
+            try readRaw(max: raw.count - chunk.count, appendingTo: &chunk)
+            return
         }
-        return try readRaw(max: raw.count)
+        try readRaw(max: raw.count, appendingTo: &chunk)
+    }
+
+    private func readRaw(max: Int, appendingTo chunk: inout [UInt8]) throws {
+        let n = raw.withUnsafeMutableBytes { read(fd, $0.baseAddress, Swift.min(max, $0.count)) }
+        if n < 0 { throw ScanError.io(name, String(cString: strerror(errno))) }
+        bytesRead += n
+        caughtUp = n < max
+        raw.withUnsafeBufferPointer { chunk.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<n])) }
     }
 }
 
@@ -127,11 +144,12 @@ final class Inflater {
         inputOffset = 0
     }
 
-    /// Decompresses what it can from the pending input; nil when more input is needed.
-    func drain() throws -> [UInt8]? {
+    /// Decompresses what it can from the pending input into `chunk`; false when more input is
+    /// needed.
+    func drain(into chunk: inout [UInt8]) throws -> Bool {
         let total = input.count
         let offset = inputOffset
-        guard offset < total else { return nil }
+        guard offset < total else { return false }
         let outCount = out.count
         // Counts are read before the buffers are borrowed: no overlapping access to self.
         let (rc, remainingIn, remainingOut, message): (Int32, Int, Int, String?) = input.withUnsafeMutableBufferPointer { inBuf in
@@ -156,12 +174,11 @@ final class Inflater {
         if produced == 0 {
             // Nothing came out: either the input is used up or more is needed.
             if consumed == 0 { inputOffset = total }
-            return nil
+            return false
         }
-        return Array(out[0..<produced])
+        out.withUnsafeBufferPointer { chunk.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<produced])) }
+        return true
     }
 
     var hasPendingInput: Bool { inputOffset < input.count }
-
-    func finish() throws -> [UInt8] { [] }
 }

@@ -38,6 +38,8 @@ struct LineBatchResult: Sendable {
         var start: Int32, end: Int32
         var firstNode: Int32, nodes: Int32
         var firstRule: Int32, rules: Int32
+        /// Its telemetry-gap observation, when it needs nothing learned (else made in order).
+        var gap: GapObservation?
     }
     var batch: LineBatch
     var items: [Item] = []
@@ -147,16 +149,20 @@ final class LineWorker {
         var inOrder = !matcher.matched.isEmpty
             || (learnInventory && learning[format] && Inventory.mightLearn(v, source: sources[format]))
         var gap: GapObservation?
-        if observeGap && !inOrder {
+        if observeGap {
+            // Made here for matched records too, unless it needs the (learned) inventory.
             gap = matcher.gapObservation(v, format: format)
-            inOrder = gap!.needsInventory
+            if gap!.needsInventory {
+                inOrder = true
+                gap = nil
+            }
         }
         guard inOrder else { return .quiet(line: line, format: Int32(format), gap: gap) }
         // A rewritten record's parse is of another buffer: the in-order stage decodes it again.
         if rewritten { return .ordered(line: line, start: range.start, end: range.end) }
         let m = LineBatchResult.Matched(line: line, format: Int32(format), kind: Int32(kind), start: range.start, end: range.end,
                                         firstNode: Int32(nodes.count), nodes: Int32(v.nodes.count),
-                                        firstRule: Int32(matches.count), rules: Int32(matcher.matched.count))
+                                        firstRule: Int32(matches.count), rules: Int32(matcher.matched.count), gap: gap)
         matches.append(contentsOf: matcher.matched)
         nodes.append(contentsOf: v.nodes)
         return .matched(m)
@@ -186,6 +192,7 @@ extension ScanPipeline {
                                                  nodes: UnsafeBufferPointer(rebasing: nodes[Int(m.firstNode)..<Int(m.firstNode + m.nodes)]),
                                                  scratch: scratch)
                             knownMatches = r.matches[Int(m.firstRule)..<Int(m.firstRule + m.rules)]
+                            knownGap = m.gap
                             evaluate(view, format: Int(m.format), kind: Int(m.kind), name: name, line: lineBase + Int(m.line) + 1)
                         }
                     case .quiet(let line, let format, let gap):
@@ -221,27 +228,42 @@ extension ScanPipeline {
                 consume(LineWorker.sequential(batch, maxLineBytes: options.maxLineBytes))
                 return
             }
-            while p.isFull, let r = p.next() { consume(r) }
+            while p.isFull, var r = p.next() { consume(r); recycle(&r) }
             p.submit(batch)
         }
 
-        var pending: [UInt8] = []
-        pending.reserveCapacity(options.batchBytes + (256 << 10))
+        // Batch buffers come back after their batch is consumed and take the next batch's lines
+        // (a fresh 1.25 MiB buffer per batch cost page faults and copies).
+        var spare: [[UInt8]] = []
+        func recycle(_ r: inout LineBatchResult) {
+            var bytes: [UInt8] = []
+            swap(&bytes, &r.batch.bytes)
+            guard spare.count < 4, bytes.capacity >= options.batchBytes else { return }
+            bytes.removeAll(keepingCapacity: true)
+            spare.append(bytes)
+        }
+        func freshBuffer() -> [UInt8] {
+            if let b = spare.popLast() { return b }
+            var b: [UInt8] = []
+            b.reserveCapacity(options.batchBytes + (256 << 10))
+            return b
+        }
+        var pending = freshBuffer()
         var tail = 0          // bytes after the last newline in `pending`
         var skipping = false  // dropping the rest of an overlong line
         /// Every whole line in `pending` goes on as one batch; the unfinished last line stays.
         func dispatchWholeLines() {
-            let rest = Array(pending[(pending.count - tail)...])
+            var next = freshBuffer()
+            next.append(contentsOf: pending[(pending.count - tail)...])
             pending.removeLast(tail)
-            dispatch(LineBatch(bytes: pending))
-            pending = rest
-            pending.reserveCapacity(options.batchBytes + (256 << 10))
+            swap(&next, &pending)
+            dispatch(LineBatch(bytes: next))
         }
         var chunk = first
         while !chunk.isEmpty {
             var from = 0
             if skipping {
-                guard let nl = chunk.firstIndex(of: 0x0A) else { chunk = try stream.next(); continue }
+                guard let nl = chunk.firstIndex(of: 0x0A) else { try stream.next(into: &chunk); continue }
                 skipping = false
                 dispatch(LineBatch(bytes: [], droppedLongLine: true))
                 from = nl + 1
@@ -262,15 +284,15 @@ extension ScanPipeline {
                 // A live input has nothing more to read yet: its whole lines are matched and
                 // their alerts delivered now, not when a batch has filled up.
                 dispatchWholeLines()
-                if let p = pool { while let r = p.next() { consume(r) } }
+                if let p = pool { while var r = p.next() { consume(r); recycle(&r) } }
                 onChunkDone?(true)
             }
-            chunk = try stream.next()
+            try stream.next(into: &chunk)
         }
         if skipping { dispatch(LineBatch(bytes: [], droppedLongLine: true)) }
         if !pending.isEmpty { dispatch(LineBatch(bytes: pending)) }
         if let p = pool {
-            while let r = p.next() { consume(r) }
+            while var r = p.next() { consume(r); recycle(&r) }
         }
     }
 }

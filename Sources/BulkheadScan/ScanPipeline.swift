@@ -216,6 +216,8 @@ public final class ScanPipeline {
 
     /// The rules the next record matches, when a parallel scan's worker already matched it.
     var knownMatches: ArraySlice<Int>?
+    /// Its telemetry-gap observation, made on that thread too (when it needs no inventory).
+    var knownGap: GapObservation?
     /// The format of the current input's records (the first record's, unless forced).
     var fileFormat: Int?
     private var textDecoder: (any TextDecoder)?
@@ -312,7 +314,7 @@ public final class ScanPipeline {
                 onProgress(s)
             }
             onChunkDone?(stream.isLive && stream.caughtUp)
-            chunk = try stream.next()
+            try stream.next(into: &chunk)
         }
         if skippingLongLine {
             lineNumber += 1
@@ -597,7 +599,9 @@ public final class ScanPipeline {
         if let known = knownMatches {
             // Matched on a worker thread (ParallelLines.swift): one record, once.
             knownMatches = nil
-            engine.evaluate(view, format: format, kind: kind, matched: known, origin: { Origin(name: name, line: line) }) { deliver($0) }
+            let gap = knownGap
+            knownGap = nil
+            engine.evaluate(view, format: format, kind: kind, matched: known, gap: gap, origin: { Origin(name: name, line: line) }) { deliver($0) }
         } else {
             engine.evaluate(view, format: format, kind: kind, origin: { Origin(name: name, line: line) }) { deliver($0) }
         }
