@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "BulkheadNATSTests", dependencies: ["BulkheadNATS", "NATSTestSupport"]),
         // Unit tests, and end-to-end runs of real `bulkhead worker` processes against a
         // three-node nats-server cluster (the NATS test helpers are shared from BulkheadNATSTests).
-        .testTarget(name: "BulkheadScaleOutTests", dependencies: ["BulkheadScaleOut", "BulkheadNATS", "NATSTestSupport", "BulkheadEngine", "BulkheadScan", "BulkheadRules", "BulkheadSources", "bulkhead"]),
+        .testTarget(name: "BulkheadScaleOutTests", dependencies: ["BulkheadScaleOut", "BulkheadNATS", "NATSTestSupport", "BulkheadEngine", "BulkheadEvent", "BulkheadScan", "BulkheadRules", "BulkheadSources", "bulkhead"]),
         .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadRules", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
     ],
