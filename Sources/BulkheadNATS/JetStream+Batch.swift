@@ -67,8 +67,8 @@ extension JetStream {
         inflight.removeAll()
     }
 
-    /// Errors that a later resend can get past.
-    static func isTransient(_ error: any Error) -> Bool {
+    /// Errors that a later resend can get past (timeouts, elections, lost connections).
+    public static func isTransient(_ error: any Error) -> Bool {
         if let e = error as? JetStreamError { return e.code == 503 || e.code == 408 }
         if let e = error as? NATSError {
             switch e {
@@ -77,5 +77,19 @@ extension JetStream {
             }
         }
         return error is CancellationError ? false : true
+    }
+
+    /// Runs `body` again while it fails with a transient error (a cluster electing its meta
+    /// leader after a node failure answers nothing for seconds), for up to `limit`.
+    public static func retryingTransient<T>(for limit: Duration = .seconds(60), _ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + limit
+        var wait = Duration.milliseconds(200)
+        while true {
+            do { return try await body() } catch {
+                guard isTransient(error), ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(2))
+            }
+        }
     }
 }

@@ -5,19 +5,27 @@ import Crypto
 /// every worker and every replay, so a redelivered record's alert is recognised as a duplicate
 /// (JetStream's `Nats-Msg-Id` window first, then the id downstream).
 public enum AlertIdentity {
-    /// SHA-256 over the rule id, the source and the alert's evidence (`event`: the record's
-    /// bytes for a record alert, the explanation with the record for a baseline, the window
-    /// summary for a correlation), as 64 hex digits. Identical records are one piece of evidence:
-    /// a sender's retry of a record does not make a second alert.
+    /// SHA-256 over the rule id, the source and the alert's evidence, as 64 hex digits. The
+    /// evidence is the record's bytes for a record alert and for a baseline (whose explanation
+    /// also says how the partition learned, which is not what makes it this alert), the window
+    /// summary for a correlation, the finding for the DNS analytic. Identical records are one
+    /// piece of evidence: a sender's retry of a record does not make a second alert.
     public static func id(_ a: Alert) -> String { id(ruleID: a.rule.id, source: a.source, event: a.event) }
 
     public static func id(ruleID: String, source: String, event: String) -> String {
         var h = SHA256()
-        for part in [ruleID, source, event] {
+        for part in [ruleID, source, evidence(event)] {
             h.update(data: Array(part.utf8))
             h.update(data: [0])
         }
         return hex(h.finalize())
+    }
+
+    /// The record a baseline's explanation carries (`{"analytic":...,"record":{...}}`), else the
+    /// whole event.
+    static func evidence(_ event: String) -> String {
+        guard event.hasPrefix("{\"analytic\":"), let record = JSONMember.raw("record", in: event) else { return event }
+        return record
     }
 
     static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

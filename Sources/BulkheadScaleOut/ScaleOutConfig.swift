@@ -56,20 +56,20 @@ public struct ScaleOutConfig: Sendable {
         return nil
     }
 
-    /// Creates the streams (idempotent): telemetry partitioned by subject, alerts de-duplicated
-    /// by id within the duplicate window.
+    /// Creates the streams (idempotent; retried through a cluster's elections): telemetry
+    /// partitioned by subject, alerts de-duplicated by id within the duplicate window.
     public func ensureStreams(_ js: JetStream) async throws {
         var telemetry = JetStream.StreamConfig(name: telemetryStream, subjects: [telemetryPrefix + ".>"])
         telemetry.replicas = replicas
         telemetry.maxAge = retention
         telemetry.maxBytes = maxStreamBytes
         telemetry.duplicateWindow = duplicateWindow
-        try await js.createStream(telemetry)
+        try await JetStream.retryingTransient { try await js.createStream(telemetry) }
         var alerts = JetStream.StreamConfig(name: alertsStream, subjects: [alertsSubject])
         alerts.replicas = replicas
         alerts.maxAge = retention
         alerts.duplicateWindow = duplicateWindow
-        try await js.createStream(alerts)
+        try await JetStream.retryingTransient { try await js.createStream(alerts) }
     }
 }
 

@@ -69,8 +69,8 @@ public final class ScaleOutWorker: Sendable {
         var js = JetStream(connection)
         js.timeout = .seconds(10)
         try await config.nats.ensureStreams(js)
-        let stateKV = try await KeyValue.bucket(config.nats.stateBucket, js: js, history: 1, replicas: config.nats.replicas)
-        let leaseKV = try await KeyValue.bucket(config.nats.leaseBucket, js: js, history: 1, replicas: config.nats.replicas)
+        let stateKV = try await JetStream.retryingTransient { try await KeyValue.bucket(config.nats.stateBucket, js: js, history: 1, replicas: config.nats.replicas) }
+        let leaseKV = try await JetStream.retryingTransient { try await KeyValue.bucket(config.nats.leaseBucket, js: js, history: 1, replicas: config.nats.replicas) }
         let leases = LeaseManager(kv: leaseKV, worker: config.workerID, partitions: config.nats.partitions, eligible: config.eligible, ttl: config.leaseTTL)
         let ctx = WorkerContext(config: config, js: js, checkpoints: CheckpointStore(kv: stateKV, chunkBytes: connection.maxPayload - 4096), leases: leases,
                                 ruleSet: ruleSet, exceptions: exceptions, playbook: ResponsePlaybook(ruleSet: ruleSet), logger: logger, stats: stats)
@@ -78,6 +78,9 @@ public final class ScaleOutWorker: Sendable {
             "worker": "\(config.workerID)", "partitions": "\(config.nats.partitions)", "eligible": "\(config.eligible.map { "\($0.count)" } ?? "all")",
             "rules": "\(ruleSet.ruleCount)", "servers": "\(config.nats.servers.count)"])
         var running: [Int: Running] = [:]
+        // Hand-overs finish in the background: the loop must keep renewing leases meanwhile, or
+        // the others would think this worker dead while it checkpoints.
+        var handingOver: [Int: Task<Void, Never>] = [:]
         let tick = config.leaseTTL / 3
         var lastStats = ContinuousClock.now
         while !stopping.isSet {
@@ -87,12 +90,13 @@ public final class ScaleOutWorker: Sendable {
                 logger.warning("partition lost", metadata: ["partition": "\(p)"])
             }
             for p in plan.release {
-                if let r = running.removeValue(forKey: p) {
-                    r.stop.set()
-                    _ = await r.task.value
+                let r = running.removeValue(forKey: p)
+                r?.stop.set()
+                handingOver[p] = Task { [logger] in
+                    _ = await r?.task.value
+                    await leases.release(p)
+                    logger.info("partition handed back", metadata: ["partition": "\(p)", "live_workers": "\(plan.liveWorkers)"])
                 }
-                await leases.release(p)
-                logger.info("partition handed back", metadata: ["partition": "\(p)", "live_workers": "\(plan.liveWorkers)"])
             }
             for (p, previous) in plan.acquired {
                 running[p] = start(p, previousOwner: previous, ctx: ctx)
@@ -110,6 +114,7 @@ public final class ScaleOutWorker: Sendable {
             _ = await r.task.value
             await leases.release(p)
         }
+        for t in handingOver.values { await t.value }
         await leases.leave()
         log(owned: [])
         logger.info("bulkhead worker stopped", metadata: ["worker": "\(config.workerID)"])

@@ -39,6 +39,20 @@ struct ScaleOutUnitTests {
         #expect(a != AlertIdentity.id(ruleID: "r", source: "s", event: "e "))
         // The separator keeps fields apart: ("ab", "c") is not ("a", "bc").
         #expect(AlertIdentity.id(ruleID: "ab", source: "c", event: "") != AlertIdentity.id(ruleID: "a", source: "bc", event: ""))
+        // A baseline's id is its record's: the explanation around it varies with what a partition learned.
+        let record = #"{"verb":"create","n":[1,{"x":"}"}]}"#
+        let one = #"{"analytic":"new_terms","learning_end":"2026-01-01T00:10:00Z","record":"# + record + "}"
+        let other = #"{"analytic":"new_terms","learning_end":"2026-01-01T00:12:48Z","record":"# + record + "}"
+        #expect(AlertIdentity.id(ruleID: "r", source: "k8s_audit", event: one) == AlertIdentity.id(ruleID: "r", source: "k8s_audit", event: record))
+        #expect(AlertIdentity.id(ruleID: "r", source: "k8s_audit", event: one) == AlertIdentity.id(ruleID: "r", source: "k8s_audit", event: other))
+    }
+
+    @Test("raw JSON members: the exact text of a top-level member, strings and nesting respected")
+    func rawMembers() {
+        let line = #"{"rule":{"event":"no"},"note":"a "event": here","event":{"a":[1,2,{"b":"}"}]},"z":1}"#
+        #expect(JSONMember.raw("event", in: line) == #"{"a":[1,2,{"b":"}"}]}"#)
+        #expect(JSONMember.raw("z", in: line) == "1")
+        #expect(JSONMember.raw("missing", in: line) == nil)
     }
 
     @Test("a telemetry message carries format and kind; malformed ones say why")
