@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(name: "BulkheadStateTests", dependencies: ["BulkheadState", "BulkheadEngine", "BulkheadScan", "BulkheadRules"]),
         .testTarget(name: "BulkheadServeTests", dependencies: [
             "BulkheadServe", "BulkheadEngine", "BulkheadDetections", "BulkheadScan", "BulkheadRules", "BulkheadState",
+            "BulkheadScaleOut", "BulkheadNATS", "NATSTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),

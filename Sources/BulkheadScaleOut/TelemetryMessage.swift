@@ -36,4 +36,11 @@ public struct RoutedRecord: Sendable {
     public var source: String
     public var kind: Int
     public var bytes: [UInt8]
+
+    public init(partition: Int, source: String, kind: Int, bytes: [UInt8]) {
+        self.partition = partition
+        self.source = source
+        self.kind = kind
+        self.bytes = bytes
+    }
 }
