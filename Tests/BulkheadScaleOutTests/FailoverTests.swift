@@ -89,6 +89,11 @@ struct FailoverTests {
                 && owners.values.filter { $0 == "wb" }.count == Self.partitions / 2
         }) else { return }
 
+        // Bad input among the records: a message without format headers, and a record that is
+        // not JSON. Each is reported, terminated and skipped; the stream goes on.
+        _ = try await js.publish("bulkhead.telemetry.k8s_audit.3", payload: Array("not a record".utf8), messageID: "bad-1")
+        _ = try await js.publish("bulkhead.telemetry.k8s_audit.5", payload: Array(#"{"truncated":"#.utf8), messageID: "bad-2",
+                                 headers: [("Bulkhead-Format", "k8s_audit"), ("Bulkhead-Kind", "0")])
         try publish(phases[0])
         let ownedByA = Set(try await Self.owners(kv).filter { $0.value == "wa" }.keys)
         var reader = AlertReader(js: js)
@@ -125,6 +130,8 @@ struct FailoverTests {
         // The replay of A's partitions happened and its duplicates were recognised by id.
         #expect(reader.total > reader.unique.count, "no duplicate reached the stream: A's work was not replayed")
         #expect(workers["wb"]?.output.contains("\"from\":\"wa\"") == true || workers["wb"]?.output.contains("from=wa") == true)
+        let logs = workers.values.map(\.output).joined()
+        #expect(logs.contains("malformed message on the stream") && logs.contains("bad record on the stream"))
         var alive = true
         for (id, w) in workers.sorted(by: { $0.key < $1.key }) where id != "wa" {
             if !w.isRunning {
@@ -135,7 +142,7 @@ struct FailoverTests {
         }
         if missing.isEmpty && unexpected.isEmpty && caughtUp && alive { Self.failed = false }
         let stats = "alerts: \(expected.count) expected, \(reader.unique.count) unique published, \(reader.total - reader.unique.count) duplicates"
-        FileHandle.standardError.write(Data("failover: \(stats); logs in \(dir.path)\n".utf8))
+        FileHandle.standardError.write(Data("failover: \(stats)\(Self.failed ? "; logs kept in \(dir.path)" : "")\n".utf8))
         await c.close()
     }
 
