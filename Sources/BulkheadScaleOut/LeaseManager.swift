@@ -116,7 +116,8 @@ public actor LeaseManager {
 
     /// Workers whose heartbeat moved within ttl (we count ourselves); long-dead heartbeats go.
     private func liveWorkers(now: ContinuousClock.Instant) async -> Int {
-        guard let keys = try? await kv.keys(under: "worker") else { return max(1, seen.count) }
+        // Without a listing, the heartbeats seen last time stand.
+        guard let keys = try? await kv.keys(under: "worker") else { return max(1, seen.keys.filter { $0.hasPrefix("worker.") }.count) }
         var live = 1
         for key in keys where key != heartbeatKey {
             guard let e = try? await kv.get(key) else { continue }

@@ -155,6 +155,7 @@ final class PartitionRunner {
 
     private func process(_ batch: [JetStreamMessage]) async throws {
         var bad: [JetStreamMessage] = []
+        var processed = 0
         for m in batch {
             // Delivered again (ack_wait passed while we worked): already in the state.
             if m.streamSequence <= last {
@@ -173,9 +174,10 @@ final class PartitionRunner {
             }
             last = m.streamSequence
             records += 1
+            processed += 1
             sinceCheckpoint += 1
         }
-        ctx.stats.add(\.records, batch.count - bad.count)
+        ctx.stats.add(\.records, processed - bad.count)
         ctx.stats.add(\.bad, bad.count)
         try await publishAlerts()
         for m in bad { try? await ctx.js.term(m) }
