@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0"..<"6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -54,9 +55,17 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Scale-out over JetStream: records partitioned by entity, `bulkhead worker` (leases,
+        // checkpoints, deterministic alert ids), the publisher `serve` uses in NATS mode.
+        .target(name: "BulkheadScaleOut", dependencies: [
+            "BulkheadNATS", "BulkheadEngine", "BulkheadScan", "BulkheadSources", "BulkheadRules", "BulkheadSinks", "BulkheadDetections", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // `bulkhead serve`: webhook ingest, alert store (SQLite or PostgreSQL), API, web UI, sinks, metrics.
         .target(name: "BulkheadServe", dependencies: [
             "BulkheadDetections", "BulkheadState", "BulkheadEngine", "BulkheadScan", "BulkheadSinks", "BulkheadSources", "BulkheadRules",
+            "BulkheadScaleOut",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -70,7 +79,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], resources: [.copy("Web")]),
         .executableTarget(name: "bulkhead", dependencies: [
-            "BulkheadDetections", "BulkheadState", "BulkheadServe",
+            "BulkheadDetections", "BulkheadState", "BulkheadServe", "BulkheadScaleOut",
             "BulkheadEngine", "BulkheadSinks", "BulkheadSources", "BulkheadScan", "BulkheadRules",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -90,10 +99,16 @@ let package = Package(
         .testTarget(name: "BulkheadStateTests", dependencies: ["BulkheadState", "BulkheadEngine", "BulkheadScan", "BulkheadRules"]),
         .testTarget(name: "BulkheadServeTests", dependencies: [
             "BulkheadServe", "BulkheadEngine", "BulkheadDetections", "BulkheadScan", "BulkheadRules", "BulkheadState",
+            "BulkheadScaleOut", "BulkheadNATS", "NATSTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
-        .testTarget(name: "BulkheadNATSTests", dependencies: ["BulkheadNATS"]),
+        // Real nats-server processes for tests (one server, or a three-node cluster).
+        .target(name: "NATSTestSupport", path: "Tests/NATSTestSupport"),
+        .testTarget(name: "BulkheadNATSTests", dependencies: ["BulkheadNATS", "NATSTestSupport"]),
+        // Unit tests, and end-to-end runs of real `bulkhead worker` processes against a
+        // three-node nats-server cluster (the NATS test helpers are shared from BulkheadNATSTests).
+        .testTarget(name: "BulkheadScaleOutTests", dependencies: ["BulkheadScaleOut", "BulkheadNATS", "NATSTestSupport", "BulkheadEngine", "BulkheadEvent", "BulkheadScan", "BulkheadRules", "BulkheadSources", "bulkhead"]),
         .testTarget(name: "DetectionPackTests", dependencies: ["BulkheadDetections", "BulkheadEngine", "BulkheadScan", "BulkheadRules", "BulkheadSinks", .product(name: "Yams", package: "Yams")],
                     resources: [.copy("Fixtures")]),
     ],

@@ -6,9 +6,10 @@ import BulkheadSources
 /// json`, `docker inspect`) and learned from records (Kubernetes audit pod events, Pod objects,
 /// docker inspect / container events). Used to complete alert entities: network and DNS
 /// records from a pod IP get the pod; runtime records with only a container id get pod,
-/// namespace, image and node. No I/O.
-public struct Inventory: Sendable {
-    public struct PodKey: Hashable, Sendable, CustomStringConvertible {
+/// namespace, image and node. No I/O. Codable: scale-out workers checkpoint it with the rest
+/// of a partition's state.
+public struct Inventory: Sendable, Codable {
+    public struct PodKey: Hashable, Sendable, CustomStringConvertible, Codable {
         public var namespace: String
         public var name: String
         public init(namespace: String, name: String) {
@@ -18,28 +19,28 @@ public struct Inventory: Sendable {
         public var description: String { "\(namespace)/\(name)" }
     }
 
-    struct Pod: Sendable {
+    struct Pod: Sendable, Codable {
         var node: String?
         var workload: String?
         var serviceAccount: String?
         var images: [String] = []
     }
 
-    struct Container: Sendable {
+    struct Container: Sendable, Codable {
         var name: String?
         var image: String?
         var pod: PodKey?
         var node: String?
     }
 
-    enum Owner: Hashable, Sendable {
+    enum Owner: Hashable, Sendable, Codable {
         case pod(PodKey)
         case container(String)
     }
 
     /// One holder of an IP: from `start` (nil: since before anything we know) until `end`
     /// (deleted / finished), or until the next assignment of the same IP starts.
-    struct Assignment: Sendable {
+    struct Assignment: Sendable, Codable {
         var owner: Owner
         var start: Int64?
         var lastSeen: Int64?

@@ -93,6 +93,10 @@ public struct JetStream: Sendable {
         var h = headers
         if let messageID { h.append(("Nats-Msg-Id", messageID)) }
         let reply = try await connection.request(subject, payload: payload, headers: h, timeout: timeout)
+        return try Self.pubAck(reply, subject: subject)
+    }
+
+    static func pubAck(_ reply: NATSMessage, subject: String) throws -> PubAck {
         let o = try Self.decode(reply.payload, what: "publish to \(subject)")
         guard let stream = o["stream"] as? String, let seq = (o["seq"] as? NSNumber)?.uint64Value else {
             throw NATSError.protocolError("publish to \(subject): no stream acknowledgement")
@@ -103,8 +107,17 @@ public struct JetStream: Sendable {
     // MARK: Pull consumers
 
     public struct ConsumerConfig: Sendable {
+        public enum AckPolicy: String, Sendable {
+            /// Each message is acknowledged on its own.
+            case explicit
+            /// Acknowledging a message acknowledges every message before it (one ack per batch).
+            case all
+        }
         public var durable: String
         public var filterSubject: String?
+        public var ackPolicy = AckPolicy.explicit
+        /// Deliver from this stream sequence on (nil: from the first message).
+        public var startSequence: UInt64?
         public var ackWait: Duration = .seconds(30)
         public var maxDeliver = -1
         public var maxAckPending = 10_000
@@ -117,41 +130,87 @@ public struct JetStream: Sendable {
 
     @discardableResult
     public func createConsumer(stream: String, _ c: ConsumerConfig) async throws -> [String: Any] {
-        var config: [String: Any] = ["durable_name": c.durable, "ack_policy": "explicit", "deliver_policy": "all",
+        var config: [String: Any] = ["durable_name": c.durable, "ack_policy": c.ackPolicy.rawValue, "deliver_policy": "all",
                                      "ack_wait": c.ackWait.nanoseconds, "max_deliver": c.maxDeliver, "max_ack_pending": c.maxAckPending,
                                      "replay_policy": "instant"]
+        if let start = c.startSequence {
+            config["deliver_policy"] = "by_start_sequence"
+            config["opt_start_seq"] = start
+        }
         if let f = c.filterSubject { config["filter_subject"] = f }
         return try await api("CONSUMER.DURABLE.CREATE.\(stream).\(c.durable)", ["stream_name": stream, "config": config])
+    }
+
+    /// Deletes a durable consumer; one that does not exist is not an error.
+    public func deleteConsumer(stream: String, durable: String) async throws {
+        do {
+            try await api("CONSUMER.DELETE.\(stream).\(durable)")
+        } catch let e as JetStreamError where e.errorCode == 10014 {   // consumer not found
+        }
     }
 
     public func consumerInfo(stream: String, durable: String) async throws -> [String: Any] {
         try await api("CONSUMER.INFO.\(stream).\(durable)")
     }
 
+    /// What one pull request returned.
+    public struct FetchResult: Sendable {
+        public var messages: [JetStreamMessage]
+        /// The batch ended as the server meant it to: full, or closed by a 404/408 status. When
+        /// false (a timeout, a reconnection, a 409) messages may have been lost in flight: they
+        /// stay pending on the server until `ack_wait`, and a later pull can get newer ones first.
+        public var complete: Bool
+        /// The closing status description when the server ended the batch with an error (409).
+        public var problem: String?
+        public init(messages: [JetStreamMessage], complete: Bool, problem: String? = nil) {
+            self.messages = messages
+            self.complete = complete
+            self.problem = problem
+        }
+    }
+
     /// Up to `batch` messages, waiting at most `expires` for them (fewer when the consumer has
     /// fewer pending). Each must be acknowledged (`ack`), or it is delivered again after ack_wait.
     public func fetch(stream: String, durable: String, batch: Int, expires: Duration = .seconds(1)) async throws -> [JetStreamMessage] {
+        let r = try await fetchBatch(stream: stream, durable: durable, batch: batch, expires: expires)
+        if let problem = r.problem, r.messages.isEmpty { throw NATSError.server("fetch: \(problem)") }
+        return r.messages
+    }
+
+    /// `fetch`, saying whether the batch arrived whole (see `FetchResult.complete`).
+    public func fetchBatch(stream: String, durable: String, batch: Int, expires: Duration = .seconds(1)) async throws -> FetchResult {
         let inbox = connection.newInbox()
         let sub = try await connection.subscribe(inbox)
         defer { Task { await sub.unsubscribe() } }
+        let reconnects = connection.reconnects
         let request: [String: Any] = ["batch": batch, "expires": expires.nanoseconds]
         try await connection.publish("$JS.API.CONSUMER.MSG.NEXT.\(stream).\(durable)",
                                      payload: [UInt8](try JSONSerialization.data(withJSONObject: request)), reply: inbox)
         let messages = sub.messages
-        return try await withTimeout(expires + .seconds(2), "fetch from \(stream)/\(durable)") {
-            var out: [JetStreamMessage] = []
-            for await m in messages {
-                if let status = m.status {
-                    // 404 no messages, 408 request expired, 409 consumer problem: the batch is over.
-                    if status == 100 { continue }   // idle heartbeat
-                    if status == 409 && out.isEmpty { throw NATSError.server("fetch: \(m.statusDescription)") }
-                    break
+        var result: FetchResult
+        do {
+            result = try await withTimeout(expires + .seconds(2), "fetch from \(stream)/\(durable)") {
+                var out: [JetStreamMessage] = []
+                for await m in messages {
+                    if let status = m.status {
+                        // 404 no messages, 408 request expired: the batch is over; 100 is a heartbeat.
+                        if status == 100 { continue }
+                        let clean = status == 404 || status == 408
+                        return FetchResult(messages: out, complete: clean, problem: clean ? nil : "\(status) \(m.statusDescription)")
+                    }
+                    if let jm = JetStreamMessage(m) { out.append(jm) }
+                    if out.count >= batch { return FetchResult(messages: out, complete: true) }
                 }
-                if let jm = JetStreamMessage(m) { out.append(jm) }
-                if out.count >= batch { break }
+                return FetchResult(messages: out, complete: false, problem: "subscription ended")
             }
-            return out
+        } catch let e as NATSError {
+            guard case .timeout = e else { throw e }
+            // What arrived is dropped with the rest: the caller starts over from its own position.
+            result = FetchResult(messages: [], complete: false)
         }
+        // A reconnection during the pull: the server may have sent messages into the old connection.
+        if connection.reconnects != reconnects { result.complete = false }
+        return result
     }
 
     public func ack(_ m: JetStreamMessage) async throws { try await connection.publish(m.replySubject, payload: Array("+ACK".utf8)) }

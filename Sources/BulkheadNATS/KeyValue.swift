@@ -70,4 +70,19 @@ public struct KeyValue: Sendable {
     public func delete(_ key: String) async throws {
         _ = try await js.publish(try subject(key), payload: [], headers: [("KV-Operation", "DEL")])
     }
+
+    /// Removes every value of the key, or of every key under `key.>` when `subtree` (no delete
+    /// marker is left behind, unlike `delete`).
+    public func purge(_ key: String, subtree: Bool = false) async throws {
+        try await js.api("STREAM.PURGE.\(stream)", ["filter": try subject(key) + (subtree ? ".>" : "")])
+    }
+
+    /// Keys under `prefix.` that hold a message (deleted keys too, until purged), sorted.
+    public func keys(under prefix: String, limit: Int = 10_000) async throws -> [String] {
+        let filter = try subject(prefix) + ".>"
+        let o = try await js.api("STREAM.INFO.\(stream)", ["subjects_filter": filter])
+        let subjects = ((o["state"] as? [String: Any])?["subjects"] as? [String: Any]) ?? [:]
+        let head = "$KV.\(bucket)."
+        return subjects.keys.filter { $0.hasPrefix(head) }.map { String($0.dropFirst(head.count)) }.sorted().prefix(limit).map { $0 }
+    }
 }

@@ -73,7 +73,7 @@ public final class NATSConnection: @unchecked Sendable {
     }
     let state = Mutex(State())
     let inboxPrefix = "_INBOX." + NATSConnection.randomToken()
-    private let replies = Mutex<(sid: UInt64?, waiting: [String: CheckedContinuation<NATSMessage, any Error>], next: Int)>((nil, [:], 0))
+    private let replies = Mutex<(sid: UInt64?, waiting: [String: PendingReply], next: Int)>((nil, [:], 0))
 
     private init(options: NATSOptions) { self.options = options }
 
@@ -208,7 +208,7 @@ public final class NATSConnection: @unchecked Sendable {
             if m.subject.hasPrefix(inboxPrefix + ".r."), m.sid == replies.withLock({ $0.sid }) {
                 let token = String(m.subject.dropFirst(inboxPrefix.count + 3))
                 let waiter = replies.withLock { $0.waiting.removeValue(forKey: token) }
-                if m.status == 503 { waiter?.resume(throwing: NATSError.noResponders(m.subject)) } else { waiter?.resume(returning: m) }
+                waiter?.complete(m.status == 503 ? .failure(NATSError.noResponders(m.subject)) : .success(m))
                 return
             }
             let k = state.withLock { $0.subscriptions[m.sid]?.continuation }
@@ -275,8 +275,8 @@ public final class NATSConnection: @unchecked Sendable {
         }
         for sub in subs { sub.continuation.finish() }
         for w in waiters { w.resume(throwing: NATSError.closed) }
-        let pending = replies.withLock { r -> [CheckedContinuation<NATSMessage, any Error>] in defer { r.waiting.removeAll() }; return Array(r.waiting.values) }
-        for p in pending { p.resume(throwing: NATSError.closed) }
+        let pending = replies.withLock { r -> [PendingReply] in defer { r.waiting.removeAll() }; return Array(r.waiting.values) }
+        for p in pending { p.complete(.failure(NATSError.closed)) }
         try? await ch?.close()
     }
 
@@ -356,23 +356,26 @@ public final class NATSConnection: @unchecked Sendable {
 
     /// Publishes with a reply subject and waits for the first reply.
     public func request(_ subject: String, payload: [UInt8], headers: [(String, String)] = [], timeout: Duration = .seconds(5)) async throws -> NATSMessage {
+        try await withTimeout(timeout, "reply on \(subject)") {
+            let pending = try await self.send(request: subject, payload: payload, headers: headers)
+            return try await pending.reply(timeout: timeout)
+        }
+    }
+
+    /// Publishes with a reply subject and returns once the request is written, with the reply
+    /// still to come: requests sent one after another leave in that order.
+    public func send(request subject: String, payload: [UInt8], headers: [(String, String)] = []) async throws -> PendingReply {
         try await ensureReplySubscription()
         let token = replies.withLock { r -> String in r.next += 1; return String(r.next) }
-        let replySubject = inboxPrefix + ".r." + token
-        return try await withTimeout(timeout, "reply on \(subject)") {
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (k: CheckedContinuation<NATSMessage, any Error>) in
-                    self.replies.withLock { $0.waiting[token] = k }
-                    Task {
-                        do { try await self.publish(subject, payload: payload, headers: headers, reply: replySubject) } catch {
-                            self.replies.withLock { $0.waiting.removeValue(forKey: token) }?.resume(throwing: error)
-                        }
-                    }
-                }
-            } onCancel: {
-                self.replies.withLock { $0.waiting.removeValue(forKey: token) }?.resume(throwing: CancellationError())
-            }
+        let pending = PendingReply(token: token) { [weak self] t in _ = self?.replies.withLock { $0.waiting.removeValue(forKey: t) } }
+        replies.withLock { $0.waiting[token] = pending }
+        do {
+            try await publish(subject, payload: payload, headers: headers, reply: inboxPrefix + ".r." + token)
+        } catch {
+            replies.withLock { _ = $0.waiting.removeValue(forKey: token) }
+            throw error
         }
+        return pending
     }
 
     /// A fresh inbox subject for a caller's own subscription (JetStream fetch).

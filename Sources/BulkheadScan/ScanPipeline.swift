@@ -65,6 +65,9 @@ public final class ScanPipeline {
     /// `inputWaiting`: a live input (pipe, terminal) has sent nothing more yet, so buffered
     /// output should go out now rather than when a buffer fills.
     public var onChunkDone: ((_ inputWaiting: Bool) -> Void)?
+    /// Routing instead of detection (serve publishing to NATS): each decoded record goes here,
+    /// after inventory learning, and not to the engine (ScanPipeline+Records.swift).
+    public var onRecord: ((_ record: EventView, _ format: Int, _ kind: Int) -> Void)?
 
     private var tape: JSONTape
     private var elementTape: JSONTape
@@ -595,6 +598,10 @@ public final class ScanPipeline {
         count(format: format)
         if options.learnInventory, learningFormats[format] {
             engine.inventory.learn(view, source: Formats.all[format].id, time: engine.time(view, format: format))
+        }
+        if let onRecord {
+            onRecord(view, format, kind)
+            return
         }
         if let known = knownMatches {
             // Matched on a worker thread (ParallelLines.swift): one record, once.

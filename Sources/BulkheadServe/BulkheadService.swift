@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BulkheadDetections
 import BulkheadEngine
 import BulkheadRules
+import BulkheadScaleOut
 import BulkheadScan
 import BulkheadSinks
 import BulkheadSources
@@ -29,6 +30,8 @@ public final class BulkheadService: Sendable {
     /// Request bodies being read at once (each up to max_body_bytes): bounded like the queue.
     let uploads: UploadGate
     let senderLimiter: SenderRateLimiter
+    /// NATS mode (`nats:` in the config): batches go to JetStream for workers.
+    let publisher: TelemetryPublisher?
     private let appliedExceptions = Mutex<[Int64]>([])
     private let batchSeq = Atomic<Int>(0)
     private let accepting = Atomic<Bool>(false)
@@ -79,8 +82,19 @@ public final class BulkheadService: Sendable {
         } catch {
             throw StartupError(description: "engine state in \(config.stateDir): \(error)")
         }
+        var publisher: TelemetryPublisher?
+        var router: RecordRouter?
+        if let nats = config.nats {
+            do {
+                let p = try await TelemetryPublisher.connect(nats, instance: try ServeInstance.id(dataDir: config.dataDir), logger: logger)
+                publisher = p
+                router = RecordRouter(engine: engine, partitioner: nats.partitioner, maxRecordBytes: p.maxRecordBytes)
+            } catch {
+                throw StartupError(description: "NATS (\(nats)): \(error)")
+            }
+        }
         let worker = IngestWorker(engine: engine, playbook: ResponsePlaybook(ruleSet: ruleSet), options: options, maxQueue: config.maxQueue,
-                                  stateStore: stateStore)
+                                  stateStore: stateStore, router: router)
 
         let store = try AlertStore.open(config: config)
         do { try await store.migrate() } catch {
@@ -111,7 +125,7 @@ public final class BulkheadService: Sendable {
         }
         let service = BulkheadService(config: config, auth: auth, store: store, worker: worker,
                                       metrics: metrics, catalog: PackCatalog(rulePaths: rulePaths), ruleSet: ruleSet,
-                                      baseExceptions: base, sinks: sinks, httpClient: client, logger: logger)
+                                      baseExceptions: base, sinks: sinks, httpClient: client, logger: logger, publisher: publisher)
         try await service.applyExceptions()
         worker.start()
         try await service.replayQueue()
@@ -123,8 +137,10 @@ public final class BulkheadService: Sendable {
     }
 
     init(config: ServeConfig, auth: Authenticator, store: AlertStore, worker: IngestWorker, metrics: ServiceMetrics, catalog: PackCatalog,
-         ruleSet: RuleSet, baseExceptions: [ExceptionEntry], sinks: [any AlertSink], httpClient: HTTPClient, logger: Logger) {
+         ruleSet: RuleSet, baseExceptions: [ExceptionEntry], sinks: [any AlertSink], httpClient: HTTPClient, logger: Logger,
+         publisher: TelemetryPublisher? = nil) {
         self.config = config
+        self.publisher = publisher
         self.auth = auth
         self.store = store
         self.worker = worker
@@ -140,7 +156,7 @@ public final class BulkheadService: Sendable {
         self.senderLimiter = SenderRateLimiter(rate: config.ingestRequestsPerSecond, burst: config.ingestBurst)
     }
 
-    public var isReady: Bool { accepting.load(ordering: .sequentiallyConsistent) && worker.running }
+    public var isReady: Bool { accepting.load(ordering: .sequentiallyConsistent) && worker.running && (publisher?.isConnected ?? true) }
 
     // MARK: Ingest
 
@@ -150,6 +166,8 @@ public final class BulkheadService: Sendable {
         public var bad: Int
         public var alerts: Int
         public var problems: [String]
+        /// NATS mode: records stored in the telemetry stream (those a replay had sent before included).
+        public var published: Int?
     }
 
     public enum IngestError: Error {
@@ -185,6 +203,17 @@ public final class BulkheadService: Sendable {
             let why = (outcome.bad > 0 ? "no valid record" : "no record found") + (first.map { ": " + $0 } ?? "")
             throw .invalid(why, problems: outcome.operationalErrors + outcome.problems)
         }
+        if let publisher {
+            // Stored in JetStream (replicated) before the sender hears 200; a replay of this
+            // batch after a crash publishes with the same message ids.
+            do {
+                let duplicates = try await publisher.publish(outcome.routed, batch: (file as NSString).lastPathComponent)
+                metrics.add("bulkhead_published_records_total", [], Double(outcome.routed.count - duplicates))
+            } catch {
+                logger.error("NATS did not store a batch", metadata: ["records": "\(outcome.routed.count)", "error": "\(error)"])
+                throw .storage("NATS did not store the batch; retry later")
+            }
+        }
         let storeStart = Date()
         let now = Clock.nowMillis()
         do {
@@ -215,7 +244,7 @@ public final class BulkheadService: Sendable {
             throw .tooLarge("\(cut); the \(outcome.records) records before it were processed and stored", problems: outcome.operationalErrors + outcome.problems)
         }
         return IngestResult(batch: name, records: outcome.records, bad: outcome.bad, alerts: outcome.alerts.count,
-                            problems: outcome.operationalErrors + outcome.problems)
+                            problems: outcome.operationalErrors + outcome.problems, published: publisher.map { _ in outcome.routed.count })
     }
 
     struct StoreTimeout: Error { var seconds: Double }
@@ -321,6 +350,7 @@ public final class BulkheadService: Sendable {
                r.isNew { await deliver(a, id: r.id) }
         }
         for s in sinks { await s.stop() }
+        await publisher?.close()
         try? await httpClient.shutdown()
         await store.close()
         logger.info("bulkhead serve stopped", metadata: ["final_alerts": "\(last.count)"])

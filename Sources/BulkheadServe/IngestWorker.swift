@@ -1,5 +1,6 @@
 import BulkheadDetections
 import BulkheadEngine
+import BulkheadScaleOut
 import BulkheadScan
 import BulkheadSources
 import BulkheadState
@@ -15,6 +16,8 @@ public struct BatchOutcome: Sendable {
     public var operationalErrors: [String] = []
     public var sourceCounts: [(source: String, records: Int64, bad: Int64)] = []
     public var seconds = 0.0
+    /// NATS mode: the batch's records with their partitions, to publish (nothing was evaluated).
+    public var routed: [RoutedRecord] = []
 }
 
 /// The engine on its own thread. An Engine and its pipeline belong to one thread, and
@@ -43,6 +46,8 @@ final class IngestWorker: @unchecked Sendable {
     private let stateStore: SQLiteStateStore?
     /// Alerts suppressed per exception name since the start (published after each batch).
     private let suppressedSnapshot = Mutex<[String: Int]>([:])
+    /// NATS mode: records are routed to partitions instead of evaluated (ScaleOut's RecordRouter).
+    private let router: RecordRouter?
     private var suppressedCarry: [String: Int] = [:]
 
     var suppressed: [String: Int] { suppressedSnapshot.withLock { $0 } }
@@ -56,8 +61,9 @@ final class IngestWorker: @unchecked Sendable {
         suppressedSnapshot.withLock { $0 = now }
     }
 
-    init(engine: Engine, playbook: ResponsePlaybook, options: ScanOptions, maxQueue: Int, stateStore: SQLiteStateStore? = nil) {
+    init(engine: Engine, playbook: ResponsePlaybook, options: ScanOptions, maxQueue: Int, stateStore: SQLiteStateStore? = nil, router: RecordRouter? = nil) {
         self.engine = engine
+        self.router = router
         self.stateStore = stateStore
         self.playbook = playbook
         self.options = options
@@ -139,6 +145,7 @@ final class IngestWorker: @unchecked Sendable {
             if problems.count < 20 { problems.append(message) }
         })
         pipeline.options.maxReportedProblems = Int.max
+        router?.attach(to: pipeline)
         while true {
             condition.lock()
             while jobs.isEmpty { condition.wait() }
@@ -175,6 +182,12 @@ final class IngestWorker: @unchecked Sendable {
                 out.bad = stats.badRecords
                 out.alerts = collected
                 out.problems = problems
+                if let router {
+                    let (records, oversized) = router.take()
+                    out.routed = records
+                    out.bad += oversized.count
+                    out.problems += oversized
+                }
                 out.operationalErrors = stats.operationalErrors
                 for source in Set(stats.recordsBySource.keys).union(stats.badBySource.keys).sorted() {
                     out.sourceCounts.append((source, Int64(stats.recordsBySource[source] ?? 0), Int64(stats.badBySource[source] ?? 0)))

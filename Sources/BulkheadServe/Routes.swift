@@ -154,10 +154,12 @@ enum Routes {
             let body = try await service.uploads.withPermit { try await Routes.body(&request, max: service.config.maxBodyBytes) }
             let r = try await service.ingest(body, endpoint: endpoint, format: format)
             code(200)
-            return json(.object([
+            var fields: [(String, JSONValue)] = [
                 ("batch", .string(r.batch)), ("records", .int(Int64(r.records))), ("bad", .int(Int64(r.bad))),
                 ("alerts", .int(Int64(r.alerts))), ("problems", .array(r.problems.prefix(20).map { .string($0) })),
-            ]))
+            ]
+            if let published = r.published { fields.append(("published", .int(Int64(published)))) }
+            return json(.object(fields))
         } catch let e as APIError {
             code(e.status.code)
             throw e

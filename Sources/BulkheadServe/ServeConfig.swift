@@ -1,4 +1,5 @@
 import BulkheadEngine
+import BulkheadScaleOut
 import Foundation
 import Yams
 
@@ -40,6 +41,8 @@ public struct ServeConfig: Sendable {
     public var logFormat = "text"
     /// How long a UI session lasts.
     public var sessionSeconds: Int64 = 12 * 3600
+    /// NATS mode: records are published to JetStream for workers instead of evaluated here.
+    public var nats: ScaleOutConfig?
 
     public init() {}
 
@@ -100,6 +103,7 @@ public struct ServeConfig: Sendable {
         if let v = env["BULKHEAD_POSTGRES_URL"], !v.isEmpty { postgresURL = v }
         if let v = env["BULKHEAD_LOG_LEVEL"] { logLevel = v }
         if let v = env["BULKHEAD_LOG_FORMAT"] { logFormat = v }
+        applyNATS(environment: env)
     }
 
     mutating func apply(yaml text: String, file: String) throws {
@@ -186,6 +190,7 @@ public struct ServeConfig: Sendable {
                 logFormat = try string(key, v)
                 guard ["text", "json"].contains(logFormat) else { throw fail(key, "must be text or json", v) }
             case "session_period": sessionSeconds = try duration(key, v) / 1_000_000_000
+            case "nats": nats = try Self.nats(v, file: file)
             default: throw fail(key, "unknown setting", k)
             }
         }

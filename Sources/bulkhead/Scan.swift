@@ -127,7 +127,8 @@ struct Scan: ParsableCommand {
 }
 
 enum CLIRules {
-    static func load(paths: [String], strict: Bool, placeholders: String?, quiet: Bool) throws -> RuleSet {
+    /// `keep`: which documents to compile (a worker leaves out analytics that need every record).
+    static func load(paths: [String], strict: Bool, placeholders: String?, quiet: Bool, keep: (SigmaDocument) -> Bool = { _ in true }) throws -> RuleSet {
         var rulePaths = paths
         if rulePaths.isEmpty {
             guard let pack = RuleFiles.defaultPack() else {
@@ -138,7 +139,7 @@ enum CLIRules {
         let loaded = RuleFiles.load(rulePaths)
         var options = RuleCompiler.Options()
         if let placeholders { options.placeholders = try Placeholders.load(placeholders) }
-        let ruleSet = RuleSet(documents: loaded.documents, options: options)
+        let ruleSet = RuleSet(documents: loaded.documents.filter(keep), options: options)
         let diagnostics = loaded.diagnostics + ruleSet.diagnostics
         let errors = diagnostics.filter { $0.severity == .error }
         if !quiet || strict {

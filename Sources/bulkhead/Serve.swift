@@ -30,21 +30,7 @@ struct Serve: AsyncParsableCommand {
         if !rules.isEmpty { c.rules = rules }
         if let logLevel { c.logLevel = logLevel }
         if let logFormat { c.logFormat = logFormat }
-        guard let level = Logger.Level(rawValue: c.logLevel) else { throw ValidationError("log level must be trace, debug, info, notice, warning or error") }
-        guard ["text", "json"].contains(c.logFormat) else { throw ValidationError("log format must be text or json") }
-        let json = c.logFormat == "json"
-        LoggingSystem.bootstrap { label in
-            if json {
-                var h = JSONLogHandler(label: label)
-                h.logLevel = level
-                return h
-            }
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
-        var logger = Logger(label: "bulkhead")
-        logger.logLevel = level
+        let logger = try LogSetup.bootstrap(level: c.logLevel, format: c.logFormat)
         do {
             try await ServeRunner.run(config: c, logger: logger)
         } catch {

@@ -1,5 +1,6 @@
 import BulkheadNATS
 import Foundation
+import NATSTestSupport
 import Testing
 
 /// The NATS client against real nats-server processes on loopback. One test at a time: each
@@ -164,11 +165,7 @@ struct NATSClientTests {
     @Test("a replicated stream keeps every message when the connected node is killed; publishes resent with the same Nats-Msg-Id are stored once")
     func nodeFailure() async throws {
         guard NATSServerProcess.available() else { return }
-        let clusterPorts = (0..<3).map { _ in NATSServerProcess.freePort() }
-        let servers = try (0..<3).map { i in
-            try NATSServerProcess(name: "n\(i + 1)", cluster: ("bulkhead", clusterPorts.enumerated().filter { $0.offset != i }.map(\.element)),
-                                  clusterPort: clusterPorts[i])
-        }
+        let servers = try NATSServerProcess.cluster()
         for s in servers { try s.start() }
         defer { for s in servers { s.stop() } }
         let c = try await NATSConnection.connect(Self.options(servers.map(\.url)))

@@ -48,7 +48,7 @@ public struct CorrelationStats: Sendable {
 public final class Correlator {
     public let plan: CorrelationPlan
     public var limits: CorrelationLimits
-    public private(set) var stats = CorrelationStats()
+    public internal(set) var stats = CorrelationStats()
     public let store: any CorrelationStore
 
     struct Observation {
@@ -64,15 +64,15 @@ public final class Correlator {
         var chained: Bool
     }
 
-    private var pending = Heap<Observation>(less: Correlator.before)
+    var pending = Heap<Observation>(less: Correlator.before)
     /// Newest event time of the current input, and overall.
-    private var inputMax: Int64?
-    private var newest: Int64?
+    var inputMax: Int64?
+    var newest: Int64?
     /// Inputs of the scan not yet started: the watermark waits for them.
-    private var inputsToCome = 0
+    var inputsToCome = 0
     /// Everything at or before this time has been processed.
-    private var released = Int64.min
-    private var sinceSweep = 0
+    var released = Int64.min
+    var sinceSweep = 0
 
     public init(plan: CorrelationPlan, limits: CorrelationLimits = .init(), store: any CorrelationStore = InMemoryCorrelationStore()) {
         self.plan = plan

@@ -7,8 +7,10 @@ import Foundation
 
 /// Learned state of the engine's baselines and telemetry-gap analytic, as plain rows. The
 /// engine does no I/O: a `BaselineStateStore` (BulkheadState: SQLite) keeps snapshots between
-/// scans. Correlation windows are not part of it (docs/baselines.md).
-public struct StateSnapshot: Sendable, Equatable {
+/// scans. Correlation windows are not part of it (docs/baselines.md); scale-out workers
+/// checkpoint them separately (`Correlator.snapshot()`, CorrelationSnapshot.swift). Codable
+/// for those checkpoints.
+public struct StateSnapshot: Sendable, Equatable, Codable {
     public var baselines: [BaselineRuleState] = []
     public var gap: GapState?
     public init(baselines: [BaselineRuleState] = [], gap: GapState? = nil) {
@@ -17,14 +19,14 @@ public struct StateSnapshot: Sendable, Equatable {
     }
 }
 
-public struct BaselineRuleState: Sendable, Equatable {
-    public struct TermRow: Sendable, Equatable {
+public struct BaselineRuleState: Sendable, Equatable, Codable {
+    public struct TermRow: Sendable, Equatable, Codable {
         public var group: String, term: String, firstSeen: Int64, lastSeen: Int64, count: Int
         public init(group: String, term: String, firstSeen: Int64, lastSeen: Int64, count: Int) {
             self.group = group; self.term = term; self.firstSeen = firstSeen; self.lastSeen = lastSeen; self.count = count
         }
     }
-    public struct GroupRow: Sendable, Equatable {
+    public struct GroupRow: Sendable, Equatable, Codable {
         public var group: String, firstSeen: Int64, lastSeen: Int64, count: Int
         public var mean: Double, m2: Double, max: Double
         public init(group: String, firstSeen: Int64, lastSeen: Int64, count: Int, mean: Double, m2: Double, max: Double) {
@@ -47,14 +49,14 @@ public struct BaselineRuleState: Sendable, Equatable {
     }
 }
 
-public struct GapState: Sendable, Equatable {
-    public struct KeyRow: Sendable, Equatable {
+public struct GapState: Sendable, Equatable, Codable {
+    public struct KeyRow: Sendable, Equatable, Codable {
         public var source: String, scope: String, firstSeen: Int64, lastSeen: Int64, count: Int, alerted: Bool
         public init(source: String, scope: String, firstSeen: Int64, lastSeen: Int64, count: Int, alerted: Bool) {
             self.source = source; self.scope = scope; self.firstSeen = firstSeen; self.lastSeen = lastSeen; self.count = count; self.alerted = alerted
         }
     }
-    public struct MixRow: Sendable, Equatable {
+    public struct MixRow: Sendable, Equatable, Codable {
         public var cluster: String, learningEnd: Int64, windowStart: Int64, shifted: Bool
         /// `level=Metadata` → (baseline count, current window count).
         public var counts: [String: [Int]]

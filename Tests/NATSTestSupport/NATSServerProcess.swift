@@ -3,22 +3,23 @@ import Testing
 
 /// A real nats-server on loopback for a test: its own port and store directory, stopped (or
 /// killed) and started again on the same port. Tests skip loudly when nats-server is not
-/// installed, unless BULKHEAD_REQUIRE_SERVICES=1 (CI), where that is a failure.
-final class NATSServerProcess {
-    let port: Int
-    let clusterPort: Int
-    let dir: String
-    let name: String
+/// installed, unless BULKHEAD_REQUIRE_SERVICES=1 (CI), where that is a failure. Shared by the
+/// NATS client tests and the scale-out tests.
+public final class NATSServerProcess {
+    public let port: Int
+    public let clusterPort: Int
+    public let dir: String
+    public let name: String
     private var process: Process?
     private let extra: [String]
 
-    static var binary: String? {
+    public static var binary: String? {
         let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/usr/local/bin"]
         return paths.map { $0 + "/nats-server" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// nil (after a loud skip, or a recorded failure when services are required) without nats-server.
-    static func available() -> Bool {
+    public static func available() -> Bool {
         if binary != nil { return true }
         if ProcessInfo.processInfo.environment["BULKHEAD_REQUIRE_SERVICES"] == "1" {
             Issue.record("nats-server is not installed (apt-get install nats-server) and BULKHEAD_REQUIRE_SERVICES=1")
@@ -29,7 +30,7 @@ final class NATSServerProcess {
         return false
     }
 
-    static func freePort() -> Int {
+    public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -43,7 +44,7 @@ final class NATSServerProcess {
     }
 
     /// `extra`: more flags (`--auth TOKEN`); `cluster`: (name, routes) for a cluster member.
-    init(name: String = "n1", extra: [String] = [], cluster: (name: String, routes: [Int])? = nil, clusterPort: Int? = nil) throws {
+    public init(name: String = "n1", extra: [String] = [], cluster: (name: String, routes: [Int])? = nil, clusterPort: Int? = nil) throws {
         self.name = name
         port = Self.freePort()
         self.clusterPort = clusterPort ?? Self.freePort()
@@ -57,9 +58,9 @@ final class NATSServerProcess {
         self.extra = args + extra
     }
 
-    var url: String { "nats://127.0.0.1:\(port)" }
+    public var url: String { "nats://127.0.0.1:\(port)" }
 
-    func start() throws {
+    public func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary ?? "/usr/sbin/nats-server")
         p.arguments = extra
@@ -75,7 +76,7 @@ final class NATSServerProcess {
         }
     }
 
-    func waitForPort() throws {
+    public func waitForPort() throws {
         for _ in 0..<200 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_in()
@@ -91,15 +92,24 @@ final class NATSServerProcess {
     }
 
     /// SIGKILL: no goodbye to clients or the cluster.
-    func kill() {
+    public func kill() {
         guard let p = process else { return }
         Glibc.kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         process = nil
     }
 
-    func stop() {
+    public func stop() {
         kill()
         try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Three servers routed to each other on loopback, JetStream on each (not yet started).
+    public static func cluster(name: String = "bulkhead", extra: [String] = []) throws -> [NATSServerProcess] {
+        let clusterPorts = (0..<3).map { _ in freePort() }
+        return try (0..<3).map { i in
+            try NATSServerProcess(name: "n\(i + 1)", extra: extra, cluster: (name, clusterPorts.enumerated().filter { $0.offset != i }.map(\.element)),
+                                  clusterPort: clusterPorts[i])
+        }
     }
 }
