@@ -178,9 +178,12 @@ final class OutputStream {
     var buffer: [UInt8] = []
     /// Bytes in the file (written and buffered), for the resume journal.
     private(set) var size: Int64 = 0
+    /// For errors: the file, or standard output.
+    let name: String
 
     /// `resumeAt`: keep the file's first bytes (an interrupted scan's durable alerts) and append.
     init(path: String?, resumeAt: Int64? = nil) throws {
+        self.name = path ?? "standard output"
         if let path {
             if let keep = resumeAt, FileManager.default.fileExists(atPath: path) {
                 guard truncate(path, off_t(keep)) == 0, let h = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot append to \(path)") }
@@ -210,9 +213,28 @@ final class OutputStream {
         if buffer.count > 64 << 10 { flush() }
     }
 
+    /// Writes the buffer with write(2): no copy into a `Data`, and a failed write (disk full, a
+    /// device error) ends the scan with a clear error instead of a trap in FileHandle. With
+    /// `--state` and `--out`, running the same command again resumes (ScanJournal).
     func flush() {
         guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
+        let fd = handle.fileDescriptor
+        let failure: Int32? = buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return nil
+        }
+        if let failure {
+            StandardError.write("bulkhead: error: cannot write \(name): \(String(cString: strerror(failure)))\n")
+            exit(2)
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
