@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(name: "fuzz-json", dependencies: ["BulkheadEvent", "FuzzSupport"], path: "Fuzz/JSON"),
         .executableTarget(name: "fuzz-text", dependencies: ["BulkheadEvent", "BulkheadSources", "FuzzSupport"], path: "Fuzz/Text"),
         .executableTarget(name: "fuzz-capture", dependencies: ["BulkheadEvent", "BulkheadSources", "FuzzSupport"], path: "Fuzz/Capture"),
-        .executableTarget(name: "fuzz-sigma", dependencies: ["BulkheadRules", "BulkheadEngine", "FuzzSupport"], path: "Fuzz/Sigma"),
+        .executableTarget(name: "fuzz-sigma", dependencies: ["BulkheadRules", "BulkheadEngine", "BulkheadEvent", "BulkheadSources", "FuzzSupport"], path: "Fuzz/Sigma"),
         .executableTarget(name: "fuzz-scan", dependencies: ["BulkheadEngine", "BulkheadScan", "FuzzSupport"], path: "Fuzz/Scan"),
         .testTarget(name: "BulkheadEventTests", dependencies: ["BulkheadEvent"]),
         .testTarget(name: "BulkheadSourcesTests", dependencies: ["BulkheadSources", "BulkheadEvent"],

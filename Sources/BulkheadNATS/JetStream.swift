@@ -187,26 +187,28 @@ public struct JetStream: Sendable {
         try await connection.publish("$JS.API.CONSUMER.MSG.NEXT.\(stream).\(durable)",
                                      payload: [UInt8](try JSONSerialization.data(withJSONObject: request)), reply: inbox)
         let messages = sub.messages
+        let arrived = Arrived()
         var result: FetchResult
         do {
-            result = try await withTimeout(expires + .seconds(2), "fetch from \(stream)/\(durable)") {
-                var out: [JetStreamMessage] = []
+            result = try await withTimeout(expires + .seconds(5), "fetch from \(stream)/\(durable)") {
                 for await m in messages {
                     if let status = m.status {
                         // 404 no messages, 408 request expired: the batch is over; 100 is a heartbeat.
                         if status == 100 { continue }
                         let clean = status == 404 || status == 408
-                        return FetchResult(messages: out, complete: clean, problem: clean ? nil : "\(status) \(m.statusDescription)")
+                        return FetchResult(messages: arrived.take(), complete: clean, problem: clean ? nil : "\(status) \(m.statusDescription)")
                     }
-                    if let jm = JetStreamMessage(m) { out.append(jm) }
-                    if out.count >= batch { return FetchResult(messages: out, complete: true) }
+                    if let jm = JetStreamMessage(m) { arrived.append(jm) }
+                    if arrived.count >= batch { return FetchResult(messages: arrived.take(), complete: true) }
                 }
-                return FetchResult(messages: out, complete: false, problem: "subscription ended")
+                return FetchResult(messages: arrived.take(), complete: false, problem: "subscription ended")
             }
         } catch let e as NATSError {
             guard case .timeout = e else { throw e }
-            // What arrived is dropped with the rest: the caller starts over from its own position.
-            result = FetchResult(messages: [], complete: false)
+            // The server's end-of-batch status never came (a loaded or restarting server): what
+            // arrived is returned, marked incomplete, so a caller that needs every delivery in
+            // order starts over from its own position.
+            result = FetchResult(messages: arrived.take(), complete: false)
         }
         // A reconnection during the pull: the server may have sent messages into the old connection.
         if connection.reconnects != reconnects { result.complete = false }
@@ -224,6 +226,15 @@ public struct JetStream: Sendable {
     }
     public func inProgress(_ m: JetStreamMessage) async throws { try await connection.publish(m.replySubject, payload: Array("+WPI".utf8)) }
     public func term(_ m: JetStreamMessage) async throws { try await connection.publish(m.replySubject, payload: Array("+TERM".utf8)) }
+}
+
+/// The messages of one pull so far, shared between the reading task and its timeout.
+private final class Arrived: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: [JetStreamMessage] = []
+    var count: Int { lock.withLock { messages.count } }
+    func append(_ m: JetStreamMessage) { lock.withLock { messages.append(m) } }
+    func take() -> [JetStreamMessage] { lock.withLock { defer { messages = [] }; return messages } }
 }
 
 public struct JetStreamError: Error, CustomStringConvertible {
