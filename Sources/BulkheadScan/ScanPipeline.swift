@@ -19,8 +19,11 @@ public struct ScanOptions: Sendable {
     /// Threads that parse and match JSON-lines input; 1 scans on the calling thread only.
     /// Alerts, line numbers and stateful results are the same whatever the number.
     public var workers = 1
-    /// Bytes per batch handed to a worker (parallel scans).
-    public var batchBytes = 1 << 20
+    /// Bytes per batch handed to a worker (parallel scans). A batch in flight also holds the
+    /// parse of each record that matched (16 bytes per JSON node: on CloudTrail, where most
+    /// records match, about 3.5 times the batch's bytes), so this sets the parallel scan's
+    /// memory: 1 MiB batches peaked at 106 MB on two workers, 512 KiB at 83 MB, equally fast.
+    public var batchBytes = 512 << 10
     public init() {}
 }
 
