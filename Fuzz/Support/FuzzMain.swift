@@ -36,8 +36,7 @@ public enum FuzzMain {
             let e = FileManager.default.enumerator(atPath: path)
             while let rel = e?.nextObject() as? String {
                 let full = (path as NSString).appendingPathComponent(rel)
-                FileManager.default.fileExists(atPath: full, isDirectory: &isDir)
-                if !isDir.boolValue { files.append(full) }
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { files.append(full) }
             }
         }
         for f in files.sorted() {

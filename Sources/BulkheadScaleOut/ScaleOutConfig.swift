@@ -64,12 +64,12 @@ public struct ScaleOutConfig: Sendable {
         telemetry.maxAge = retention
         telemetry.maxBytes = maxStreamBytes
         telemetry.duplicateWindow = duplicateWindow
-        try await JetStream.retryingTransient { try await js.createStream(telemetry) }
+        _ = try await JetStream.retryingTransient { try await js.createStream(telemetry) }
         var alerts = JetStream.StreamConfig(name: alertsStream, subjects: [alertsSubject])
         alerts.replicas = replicas
         alerts.maxAge = retention
         alerts.duplicateWindow = duplicateWindow
-        try await JetStream.retryingTransient { try await js.createStream(alerts) }
+        _ = try await JetStream.retryingTransient { try await js.createStream(alerts) }
     }
 }
 

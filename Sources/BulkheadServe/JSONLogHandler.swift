@@ -17,13 +17,14 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    /// An event's `error` is not written: callers put what may be logged in the message and
+    /// metadata, and an error's description can quote the input.
+    public func log(event: LogEvent) {
         var fields: [(String, JSONValue)] = [
-            ("time", .string(ISO8601DateFormatter().string(from: Date()))), ("level", .string(level.rawValue)),
-            ("label", .string(label)), ("source", .string(source)), ("message", .string(message.description)),
+            ("time", .string(ISO8601DateFormatter().string(from: Date()))), ("level", .string(event.level.rawValue)),
+            ("label", .string(label)), ("source", .string(event.source)), ("message", .string(event.message.description)),
         ]
-        for (k, v) in metadata.merging(extra ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
             fields.append((k, .string(v.description)))
         }
         FileHandle.standardError.write(Data((JSONWriter.object(fields) + "\n").utf8))

@@ -179,8 +179,8 @@ struct NATSClientTests {
         js.timeout = .seconds(2)
         var config = JetStream.StreamConfig(name: "TELEMETRY", subjects: ["bulkhead.telemetry.>"])
         config.replicas = 3
-        try await Self.retrying("stream create") { try await js.createStream(config) }
-        try await Self.retrying("consumer create") {
+        _ = try await Self.retrying("stream create") { try await js.createStream(config) }
+        _ = try await Self.retrying("consumer create") {
             try await js.createConsumer(stream: "TELEMETRY", .init(durable: "worker-0"))
         }
 

@@ -36,7 +36,9 @@ struct ServeAPITests {
             let evidence = detail["evidence"] as? [[String: Any]] ?? []
             #expect(((evidence.first?["record"] as? [String: Any])?["objectRef"] as? [String: Any])?["subresource"] as? String == "exec")
             #expect(!(detail["response_steps"] as? [String] ?? []).isEmpty)
-            #expect(((detail["ads"] as? [String: Any])?["excerpt"] as? String ?? "").contains("Goal"))
+            // Bound first: inside #expect this expression's `contains` result went unused.
+            let excerpt = (detail["ads"] as? [String: Any])?["excerpt"] as? String ?? ""
+            #expect(excerpt.contains("Goal"))
 
             // Filters: level, namespace, text; a filter that matches nothing.
             let high = ServeSupport.json(try await client.execute(uri: "/api/v1/alerts?level=high&namespace=payments", method: .get, headers: ServeSupport.auth))

@@ -16,7 +16,7 @@ private func tempDir() -> String {
 private func ruleSet(_ yaml: String) -> RuleSet {
     let dir = tempDir()
     let path = dir + "/rule.yml"
-    FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(yaml.utf8))
     let loaded = RuleFiles.load([path])
     return RuleSet(documents: loaded.documents)
 }
@@ -69,7 +69,7 @@ private func scan(_ rs: RuleSet, _ lines: [String], store: SQLiteStateStore? = n
     if let store { engine.baselines.restore(try store.load()) }
     engine.baselines.learnOnly = learnOnly
     let file = tempDir() + "/input.jsonl"
-    FileManager.default.createFile(atPath: file, contents: Data(lines.joined(separator: "\n").utf8))
+    _ = FileManager.default.createFile(atPath: file, contents: Data(lines.joined(separator: "\n").utf8))
     var titles: [String] = []
     let pipeline = ScanPipeline(engine: engine, onAlert: { titles.append($0.rule.title) }, onProblem: { Issue.record("\($0)") })
     pipeline.scan(paths: [file])
@@ -217,7 +217,7 @@ private let internalImage = "registry.example.com/payments/api:1.0"
         let engine = Engine(ruleSet: rs)
         engine.baselines.learnOnly = true
         let file = tempDir() + "/h.jsonl"
-        FileManager.default.createFile(atPath: file, contents: Data(history.joined(separator: "\n").utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(history.joined(separator: "\n").utf8))
         ScanPipeline(engine: engine, onAlert: { _ in Issue.record("learn alerted") }, onProblem: { _ in }).scan(paths: [file])
         engine.baselines.completeLearning(learning: nil)  // the history is the baseline, though the rule says 30d
         try store.save(engine.baselines.snapshot())

@@ -33,14 +33,18 @@ final class SQLiteBackend: SQLBackend {
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [[SQLValue]] {
         let args = Self.arguments(binds)
+        // Rows become values inside the closure: GRDB's `Row` is not Sendable, and with a
+        // non-Sendable result the blocking overload of read/write was chosen, which held a
+        // concurrency thread for the whole query.
         // Statements with RETURNING write: they go through the writer.
-        let rows: [Row]
         if sql.range(of: "RETURNING", options: .caseInsensitive) != nil {
-            rows = try await pool.write { db in try Row.fetchAll(db, sql: sql, arguments: args) }
-        } else {
-            rows = try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: args) }
+            return try await pool.write { db in Self.values(try Row.fetchAll(db, sql: sql, arguments: args)) }
         }
-        return rows.map { row in
+        return try await pool.read { db in Self.values(try Row.fetchAll(db, sql: sql, arguments: args)) }
+    }
+
+    private static func values(_ rows: [Row]) -> [[SQLValue]] {
+        rows.map { row in
             (0..<row.count).map { i in
                 switch (row[i] as DatabaseValue).storage {
                 case .int64(let n): return .int(n)
