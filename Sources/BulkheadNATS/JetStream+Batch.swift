@@ -81,6 +81,7 @@ extension JetStream {
 
     /// Runs `body` again while it fails with a transient error (a cluster electing its meta
     /// leader after a node failure answers nothing for seconds), for up to `limit`.
+    @discardableResult
     public static func retryingTransient<T>(for limit: Duration = .seconds(60), _ body: () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + limit
         var wait = Duration.milliseconds(200)

@@ -64,12 +64,12 @@ public struct ScaleOutConfig: Sendable {
         telemetry.maxAge = retention
         telemetry.maxBytes = maxStreamBytes
         telemetry.duplicateWindow = duplicateWindow
-        _ = try await JetStream.retryingTransient { try await js.createStream(telemetry) }
+        try await JetStream.retryingTransient { try await js.createStream(telemetry) }
         var alerts = JetStream.StreamConfig(name: alertsStream, subjects: [alertsSubject])
         alerts.replicas = replicas
         alerts.maxAge = retention
         alerts.duplicateWindow = duplicateWindow
-        _ = try await JetStream.retryingTransient { try await js.createStream(alerts) }
+        try await JetStream.retryingTransient { try await js.createStream(alerts) }
     }
 }
 

@@ -158,6 +158,7 @@ struct NATSClientTests {
     }
 
     /// Retries `body` while the cluster elects leaders (timeouts, "no responders", 503s).
+    @discardableResult
     static func retrying<T>(_ what: String, seconds: Double = 20, _ body: () async throws -> T) async throws -> T {
         let deadline = Date().addingTimeInterval(seconds)
         while true {
@@ -179,8 +180,8 @@ struct NATSClientTests {
         js.timeout = .seconds(2)
         var config = JetStream.StreamConfig(name: "TELEMETRY", subjects: ["bulkhead.telemetry.>"])
         config.replicas = 3
-        _ = try await Self.retrying("stream create") { try await js.createStream(config) }
-        _ = try await Self.retrying("consumer create") {
+        try await Self.retrying("stream create") { try await js.createStream(config) }
+        try await Self.retrying("consumer create") {
             try await js.createConsumer(stream: "TELEMETRY", .init(durable: "worker-0"))
         }
 
