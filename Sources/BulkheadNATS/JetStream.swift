@@ -79,6 +79,31 @@ public struct JetStream: Sendable {
         ((try await streamInfo(stream))["state"] as? [String: Any])?["messages"] as? Int ?? 0
     }
 
+    /// One message of a stream as stored, read by its sequence.
+    public struct StoredMessage: Sendable {
+        public var sequence: UInt64
+        public var subject: String
+        public var payload: [UInt8]
+    }
+
+    /// The message at `sequence`, or nil when there is none (deleted, or past the end). Reads
+    /// what the stream holds, whatever any consumer was delivered or acknowledged.
+    public func storedMessage(_ stream: String, sequence: UInt64) async throws -> StoredMessage? {
+        do {
+            let o = try await api("STREAM.MSG.GET.\(stream)", ["seq": sequence])
+            guard let m = o["message"] as? [String: Any] else { return nil }
+            let data = (m["data"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data()
+            return StoredMessage(sequence: (m["seq"] as? NSNumber)?.uint64Value ?? sequence, subject: m["subject"] as? String ?? "", payload: [UInt8](data))
+        } catch let e as JetStreamError where e.errorCode == 10037 {   // no message found
+            return nil
+        }
+    }
+
+    /// The stream's last sequence (0 when empty).
+    public func lastSequence(_ stream: String) async throws -> UInt64 {
+        (((try await streamInfo(stream))["state"] as? [String: Any])?["last_seq"] as? NSNumber)?.uint64Value ?? 0
+    }
+
     // MARK: Publishing
 
     public struct PubAck: Sendable {

@@ -102,12 +102,17 @@ struct NATSClientTests {
         let again = try await js.publish("bulkhead.telemetry.k8s_audit.1", payload: Array("record 1".utf8), messageID: "r1")
         #expect(again.duplicate && again.sequence == 1)
         #expect(try await js.messageCount("TELEMETRY") == 5)
+        // Read by sequence, whatever consumers did: what a downstream check can trust.
+        #expect(try await js.lastSequence("TELEMETRY") == 5)
+        let stored = try #require(try await js.storedMessage("TELEMETRY", sequence: 4))
+        #expect(stored.sequence == 4 && stored.subject == "bulkhead.telemetry.k8s_audit.0" && stored.payload == Array("record 4".utf8))
+        #expect(try await js.storedMessage("TELEMETRY", sequence: 6) == nil)
 
         var config = JetStream.ConsumerConfig(durable: "worker-0")
         config.ackWait = .seconds(1)
         try await js.createConsumer(stream: "TELEMETRY", config)
         let first = try await js.fetch(stream: "TELEMETRY", durable: "worker-0", batch: 3)
-        #expect(first.map(\.streamSequence) == [1, 2, 3])
+        try #require(first.map(\.streamSequence) == [1, 2, 3])
         #expect(first.allSatisfy { $0.delivered == 1 && $0.stream == "TELEMETRY" && $0.consumer == "worker-0" })
         try await js.ackSync(first[0])
         try await js.ackSync(first[1])
@@ -126,9 +131,14 @@ struct NATSClientTests {
         let five = try #require(second.first { $0.streamSequence == 5 })
         for m in second where m.streamSequence != 5 { try await js.ackSync(m) }
         try await js.nak(five)
-        let third = try await js.fetch(stream: "TELEMETRY", durable: "worker-0", batch: 10)
+        // The server handles acks apart from pull requests, so a pull sent right after the nak
+        // can end before it: pull again, within bounds.
+        var third: [JetStreamMessage] = []
+        while third.isEmpty, ContinuousClock.now < deadline + .seconds(30) {
+            third = try await js.fetch(stream: "TELEMETRY", durable: "worker-0", batch: 10)
+        }
         #expect(third.map(\.streamSequence) == [5])
-        try await js.ackSync(third[0])
+        try await js.ackSync(try #require(third.first))
         let empty = try await js.fetch(stream: "TELEMETRY", durable: "worker-0", batch: 10, expires: .milliseconds(300))
         #expect(empty.isEmpty)
         await c.close()

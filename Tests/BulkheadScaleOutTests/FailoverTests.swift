@@ -140,7 +140,14 @@ struct FailoverTests {
             }
             w.terminate()
         }
-        if missing.isEmpty && unexpected.isEmpty && caughtUp && alive { Self.failed = false }
+        if missing.isEmpty && unexpected.isEmpty && caughtUp && alive {
+            Self.failed = false
+        } else {
+            // For the post-mortem: what the alerts stream holds, and the scan's lines it lacks.
+            try? (reader.stored.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("alerts-stream.txt"), atomically: true, encoding: .utf8)
+            let lacking = expectedLines.filter { (try? missing.contains(Self.alertID($0))) == true }
+            try? (lacking.joined(separator: "\n") + "\n").write(to: dir.appendingPathComponent("missing.jsonl"), atomically: true, encoding: .utf8)
+        }
         let stats = "alerts: \(expected.count) expected, \(reader.unique.count) unique published, \(reader.total - reader.unique.count) duplicates"
         FileHandle.standardError.write(Data("failover: \(stats)\(Self.failed ? "; logs kept in \(dir.path)" : "")\n".utf8))
         await c.close()
@@ -187,31 +194,35 @@ struct FailoverTests {
     }
 }
 
-/// Downstream: reads `bulkhead.alerts` from the start and de-duplicates by alert id.
+/// Downstream: reads `BULKHEAD_ALERTS` message by message, by stream sequence, and
+/// de-duplicates by alert id. Reading what the stream stores, rather than what a consumer
+/// delivers, keeps the reader's own delivery losses out of the check: an ack-all pull consumer
+/// acknowledges deliveries lost in flight (a reconnection, a fetch that timed out) with the next
+/// batch's ack, and they never come again.
 struct AlertReader {
     let js: JetStream
     var unique = Set<String>()
     var total = 0
     var partitions = Set<Int>()
-    var ready = false
+    /// Stream sequence to read next.
+    var next: UInt64 = 1
+    /// One line per stored alert (sequence, partition, id, rule), kept with the logs on failure.
+    var stored: [String] = []
 
     mutating func read() async throws {
-        if !ready {
-            var c = JetStream.ConsumerConfig(durable: "test-reader")
-            c.ackPolicy = .all
-            try await js.createConsumer(stream: "BULKHEAD_ALERTS", c)
-            ready = true
-        }
-        while true {
-            let r = try await js.fetchBatch(stream: "BULKHEAD_ALERTS", durable: "test-reader", batch: 500, expires: .milliseconds(300))
-            for m in r.messages {
-                guard let id = m.message.header("Nats-Msg-Id") else { continue }
+        let last = try await js.lastSequence("BULKHEAD_ALERTS")
+        while next <= last {
+            // A failed read throws before `next` moves: the caller polls again from here.
+            if let m = try await js.storedMessage("BULKHEAD_ALERTS", sequence: next) {
+                let o = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any]
+                let id = o?["id"] as? String ?? "?"
+                let p = o?["partition"] as? Int ?? -1
                 total += 1
                 unique.insert(id)
-                if let o = try? JSONSerialization.jsonObject(with: Data(m.message.payload)) as? [String: Any], let p = o["partition"] as? Int { partitions.insert(p) }
+                if p >= 0 { partitions.insert(p) }
+                stored.append("\(m.sequence) p\(p) \(id) \(((o?["rule"] as? [String: Any])?["id"] as? String) ?? "?")")
             }
-            if let last = r.messages.last { try? await js.ack(last) }
-            if r.messages.count < 500 { return }
+            next += 1
         }
     }
 }
